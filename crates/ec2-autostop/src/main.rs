@@ -1,1 +1,74 @@
-fn main() {}
+//! `ec2-autostop`: starts and stops every EC2 instance tagged `AUTOSTOP_ENABLE=true` as its `DAY`,
+//! `TIME` and `TZ` tags say. Triggered hourly by EventBridge Scheduler; see the README for the tags,
+//! the event and the report.
+
+mod batch;
+mod ec2;
+mod handler;
+mod report;
+
+use aws_config::{BehaviorVersion, Region};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::Value;
+
+use ec2::Ec2Client;
+use handler::FunctionError;
+use lightsout_schedule::Settings;
+use report::Report;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_target(false)
+        .with_ansi(false)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+
+    // Shared setup, once per cold start: settings and one EC2 client per region.
+    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let setup = Settings::from_lookup(|name| std::env::var(name).ok())
+        .map_err(|e| e.to_string())
+        .and_then(|settings| {
+            let regions = if settings.regions.is_empty() {
+                let own = config.region().ok_or(
+                    "setting REGIONS: empty and the function has no region; set AWS_REGION or REGIONS",
+                )?;
+                vec![own.to_string()]
+            } else {
+                settings.regions.clone()
+            };
+            let clients = regions
+                .into_iter()
+                .map(|region| Ec2Client {
+                    client: aws_sdk_ec2::Client::from_conf(
+                        aws_sdk_ec2::config::Builder::from(&config)
+                            .region(Region::new(region.clone()))
+                            .build(),
+                    ),
+                    region,
+                })
+                .collect::<Vec<_>>();
+            Ok((settings, clients))
+        });
+    let setup = &setup;
+
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let (settings, clients) = setup
+            .as_ref()
+            .map_err(|e| FunctionError::InvalidSettings(e.clone()))?;
+        let result: Result<Report, FunctionError> =
+            handler::handle(&event.payload, settings, clients, chrono::Utc::now()).await;
+        if let Err(error) = &result {
+            tracing::error!(error_type = error.error_type(), error = %error, "invocation failed");
+        }
+        result
+    }))
+    .await
+}

@@ -1,0 +1,263 @@
+//! One invocation: read the event, decide for every managed instance, act, report.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use serde_json::Value;
+use tracing::{info, warn};
+
+use lightsout_schedule::{
+    classify, plan, Action, AutostopEvent, Classification, EventError, Settings,
+};
+
+use crate::batch::{run_batched, CallError};
+use crate::ec2::{Ec2, Instance};
+use crate::report::{Acted, Failed, Report, Skipped};
+
+/// Errors the invocation ends with. Their `error_type` names are stable: Step Functions
+/// `Retry`/`Catch` and alarms match on them.
+#[derive(Debug, thiserror::Error)]
+pub enum FunctionError {
+    #[error("{0}")]
+    InvalidEvent(#[from] EventError),
+    #[error("{0}")]
+    InvalidSettings(String),
+    /// Some instances (or whole regions) failed; carries the full report.
+    #[error("{count} failure(s): {summary}; report: {report}")]
+    ActionsFailed { count: usize, summary: String, report: String },
+}
+
+impl FunctionError {
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            FunctionError::InvalidEvent(_) => "InvalidEvent",
+            FunctionError::InvalidSettings(_) => "InvalidSettings",
+            FunctionError::ActionsFailed { .. } => "InstanceActionFailed",
+        }
+    }
+}
+
+impl From<FunctionError> for lambda_runtime::Diagnostic {
+    fn from(error: FunctionError) -> Self {
+        lambda_runtime::Diagnostic {
+            error_type: error.error_type().to_string(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// Handles one event against every region's EC2.
+pub async fn handle<E: Ec2>(
+    event: &Value,
+    settings: &Settings,
+    regions: &[E],
+    clock: DateTime<Utc>,
+) -> Result<Report, FunctionError> {
+    let event = AutostopEvent::parse(event)?;
+    let (now, source) = event.decision_time(clock);
+    let dry_run = event.dry_run.unwrap_or(settings.dry_run);
+    let mut report = Report {
+        decision_time: now.to_rfc3339_opts(SecondsFormat::Secs, true),
+        decision_time_source: source,
+        default_timezone: settings.default_zone.to_string(),
+        dry_run,
+        regions: regions.iter().map(|r| r.region().to_string()).collect(),
+        started: vec![],
+        stopped: vec![],
+        unchanged: 0,
+        skipped: vec![],
+        failed: vec![],
+    };
+    info!(decision_time = %report.decision_time, source = ?source, dry_run, regions = ?report.regions, "deciding");
+    for ec2 in regions {
+        run_region(ec2, settings, now, dry_run, &mut report).await;
+    }
+    info!(
+        started = report.started.len(),
+        stopped = report.stopped.len(),
+        unchanged = report.unchanged,
+        skipped = report.skipped.len(),
+        failed = report.failed.len(),
+        "done"
+    );
+    if report.failed.is_empty() {
+        return Ok(report);
+    }
+    let summary = report
+        .failed
+        .iter()
+        .take(10)
+        .map(|f| format!("{} ({} in {}: {})", f.instance_id.as_deref().unwrap_or("*"), f.action, f.region, f.error_code))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(FunctionError::ActionsFailed {
+        count: report.failed.len(),
+        summary,
+        report: serde_json::to_string(&report).unwrap_or_default(),
+    })
+}
+
+/// The instances to start, and to stop (with or without hibernation), in one region.
+#[derive(Default)]
+struct Work {
+    start: Vec<(Instance, String)>,
+    stop: Vec<(Instance, String)>,
+    hibernate: Vec<(Instance, String)>,
+}
+
+async fn run_region<E: Ec2>(
+    ec2: &E,
+    settings: &Settings,
+    now: DateTime<Utc>,
+    dry_run: bool,
+    report: &mut Report,
+) {
+    let region = ec2.region().to_string();
+    let instances = match ec2.managed_instances().await {
+        Ok(instances) => instances,
+        Err(e) => {
+            warn!(region, error_code = e.code, error = e.message, "could not list instances");
+            report.failed.push(Failed {
+                instance_id: None,
+                region,
+                action: "describe",
+                error_code: e.code,
+                error: e.message,
+            });
+            return;
+        }
+    };
+    let work = decide(instances, settings, now, &region, report);
+    start_all(ec2, work.start, settings.batch_size, dry_run, report).await;
+    stop_all(ec2, work.stop, false, settings.batch_size, dry_run, report).await;
+    stop_all(ec2, work.hibernate, true, settings.batch_size, dry_run, report).await;
+}
+
+fn decide(
+    instances: Vec<Instance>,
+    settings: &Settings,
+    now: DateTime<Utc>,
+    region: &str,
+    report: &mut Report,
+) -> Work {
+    let holidays: &BTreeSet<NaiveDate> = &settings.holidays;
+    let mut work = Work::default();
+    for instance in instances {
+        let skip = |reason: String| Skipped {
+            instance_id: instance.id.clone(),
+            region: region.to_string(),
+            reason,
+        };
+        let policy = match classify(&instance.tags, settings.default_zone) {
+            // The server-side filter should leave none of these; never act on one regardless.
+            Classification::Unmanaged => continue,
+            Classification::AutoScaling(group) => {
+                let reason = format!("member of Auto Scaling group {group}: stopping it would make the group replace it");
+                info!(instance_id = instance.id, region, reason, "skipped");
+                report.skipped.push(skip(reason));
+                continue;
+            }
+            Classification::Invalid(error) => {
+                let reason = error.to_string();
+                warn!(instance_id = instance.id, region, reason, "skipped: bad tags");
+                report.skipped.push(skip(reason));
+                continue;
+            }
+            Classification::Managed(policy) => policy,
+        };
+        let decision = plan(&policy, instance.state, now, holidays);
+        match decision.action {
+            Action::Start => work.start.push((instance, decision.reason)),
+            Action::Stop if policy.hibernate => work.hibernate.push((instance, decision.reason)),
+            Action::Stop => work.stop.push((instance, decision.reason)),
+            Action::Leave => {
+                info!(instance_id = instance.id, region, state = ?instance.state, wanted = %decision.wanted, reason = decision.reason, "unchanged");
+                report.unchanged += 1;
+            }
+        }
+    }
+    work
+}
+
+fn ids(items: &[(Instance, String)]) -> Vec<String> {
+    items.iter().map(|(i, _)| i.id.clone()).collect()
+}
+
+async fn start_all<E: Ec2>(
+    ec2: &E,
+    items: Vec<(Instance, String)>,
+    batch_size: usize,
+    dry_run: bool,
+    report: &mut Report,
+) {
+    let (_, failed) = run_batched(&ids(&items), batch_size, |chunk| ec2.start(chunk, dry_run)).await;
+    record(ec2.region(), items, failed, "start", None, report);
+}
+
+async fn stop_all<E: Ec2>(
+    ec2: &E,
+    items: Vec<(Instance, String)>,
+    hibernate: bool,
+    batch_size: usize,
+    dry_run: bool,
+    report: &mut Report,
+) {
+    let (_, mut failed) = run_batched(&ids(&items), batch_size, |chunk| ec2.stop(chunk, hibernate, dry_run)).await;
+    // EC2 refuses hibernation for instances not configured for it: stop those normally instead.
+    let mut notes = Vec::new();
+    if hibernate && !failed.is_empty() {
+        let refused: Vec<(String, CallError)> = std::mem::take(&mut failed);
+        let retry: Vec<String> = refused.iter().map(|(id, _)| id.clone()).collect();
+        let (_, still_failed) = run_batched(&retry, batch_size, |chunk| ec2.stop(chunk, false, dry_run)).await;
+        for (id, why) in refused {
+            if !still_failed.iter().any(|(f, _)| *f == id) {
+                notes.push((id, format!("hibernation refused ({}: {}); stopped normally", why.code, why.message)));
+            }
+        }
+        failed = still_failed;
+    }
+    record(ec2.region(), items, failed, "stop", Some((hibernate, notes)), report);
+}
+
+/// Files each instance under `started`/`stopped` or `failed`, with one log line per action.
+fn record(
+    region: &str,
+    items: Vec<(Instance, String)>,
+    failed: Vec<(String, CallError)>,
+    action: &'static str,
+    stop: Option<(bool, Vec<(String, String)>)>,
+    report: &mut Report,
+) {
+    for (instance, reason) in items {
+        if let Some((_, error)) = failed.iter().find(|(id, _)| *id == instance.id) {
+            warn!(instance_id = instance.id, region, action, error_code = error.code, error = error.message, reason, "failed");
+            report.failed.push(Failed {
+                instance_id: Some(instance.id.clone()),
+                region: region.to_string(),
+                action,
+                error_code: error.code.clone(),
+                error: error.message.clone(),
+            });
+            continue;
+        }
+        let note = stop
+            .as_ref()
+            .and_then(|(_, notes)| notes.iter().find(|(id, _)| *id == instance.id))
+            .map(|(_, n)| n.clone());
+        let hibernated = stop.as_ref().map(|(h, _)| *h && note.is_none());
+        info!(instance_id = instance.id, region, action, hibernated, note, reason, "{}", if action == "start" { "started" } else { "stopped" });
+        let acted = Acted {
+            instance_id: instance.id.clone(),
+            region: region.to_string(),
+            name: instance.name(),
+            reason,
+            hibernated,
+            note,
+        };
+        if action == "start" {
+            report.started.push(acted);
+        } else {
+            report.stopped.push(acted);
+        }
+    }
+}

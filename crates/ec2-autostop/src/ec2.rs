@@ -40,10 +40,9 @@ pub trait Ec2 {
 pub struct Ec2Client {
     pub region: String,
     pub client: Client,
+    /// DescribeInstances page size: by default the API's maximum, so N instances cost ⌈N/1000⌉ calls.
+    pub page_size: i32,
 }
-
-/// Page size for DescribeInstances: the API's maximum, so N instances cost ⌈N/1000⌉ calls.
-const PAGE_SIZE: i32 = 1000;
 
 impl Ec2 for Ec2Client {
     fn region(&self) -> &str {
@@ -64,7 +63,7 @@ impl Ec2 for Ec2Client {
             .describe_instances()
             .filters(enabled)
             .filters(states)
-            .max_results(PAGE_SIZE)
+            .max_results(self.page_size)
             .into_paginator()
             .send();
         let mut instances = Vec::new();

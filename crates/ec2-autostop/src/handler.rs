@@ -261,3 +261,148 @@ fn record(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lightsout_schedule::InstanceState;
+    use serde_json::json;
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+
+    /// An in-memory EC2 that records calls; ids in `refuse_hibernation` reject `hibernate`,
+    /// ids in `broken` reject everything.
+    #[derive(Default)]
+    struct FakeEc2 {
+        instances: Vec<Instance>,
+        refuse_hibernation: Vec<&'static str>,
+        broken: Vec<&'static str>,
+        calls: RefCell<Vec<String>>,
+    }
+
+    impl Ec2 for FakeEc2 {
+        fn region(&self) -> &str {
+            "ap-northeast-2"
+        }
+        async fn managed_instances(&self) -> Result<Vec<Instance>, CallError> {
+            Ok(self.instances.clone())
+        }
+        async fn start(&self, ids: Vec<String>, dry_run: bool) -> Result<(), CallError> {
+            self.calls.borrow_mut().push(format!("start{} {}", if dry_run { "?" } else { "" }, ids.join(",")));
+            self.check(&ids, false)
+        }
+        async fn stop(&self, ids: Vec<String>, hibernate: bool, dry_run: bool) -> Result<(), CallError> {
+            let verb = if hibernate { "hibernate" } else { "stop" };
+            self.calls.borrow_mut().push(format!("{verb}{} {}", if dry_run { "?" } else { "" }, ids.join(",")));
+            self.check(&ids, hibernate)
+        }
+    }
+
+    impl FakeEc2 {
+        fn check(&self, ids: &[String], hibernate: bool) -> Result<(), CallError> {
+            let bad = |list: &[&str]| ids.iter().any(|id| list.contains(&id.as_str()));
+            if bad(&self.broken) {
+                return Err(CallError { code: "IncorrectInstanceState".into(), message: "nope".into(), whole_call: false });
+            }
+            if hibernate && bad(&self.refuse_hibernation) {
+                return Err(CallError { code: "UnsupportedHibernationConfiguration".into(), message: "not configured".into(), whole_call: false });
+            }
+            Ok(())
+        }
+    }
+
+    fn instance(id: &str, state: InstanceState, tags: &[(&str, &str)]) -> Instance {
+        let mut tags: BTreeMap<String, String> = tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        tags.insert("AUTOSTOP_ENABLE".into(), "true".into());
+        Instance { id: id.into(), state, tags }
+    }
+
+    fn settings() -> Settings {
+        Settings::from_lookup(|_| None).unwrap()
+    }
+
+    // Wednesday 2026-11-25 20:00 in Seoul: outside 9~18.
+    const EVENING: &str = "2026-11-25T20:00:00+09:00";
+
+    async fn run(ec2: &FakeEc2, event: Value) -> Result<Report, FunctionError> {
+        handle(&event, &settings(), std::slice::from_ref(ec2), Utc::now()).await
+    }
+
+    #[tokio::test]
+    async fn hibernation_refused_falls_back_to_a_normal_stop() {
+        let ec2 = FakeEc2 {
+            instances: vec![
+                instance("i-1", InstanceState::Running, &[("TIME", "9~18"), ("AUTOSTOP_HIBERNATE", "true")]),
+                instance("i-2", InstanceState::Running, &[("TIME", "9~18"), ("AUTOSTOP_HIBERNATE", "true")]),
+            ],
+            refuse_hibernation: vec!["i-2"],
+            ..Default::default()
+        };
+        let report = run(&ec2, json!({"now": EVENING})).await.unwrap();
+        assert_eq!(report.stopped.len(), 2);
+        assert_eq!(report.stopped[0].hibernated, Some(true));
+        assert_eq!(report.stopped[1].hibernated, Some(false));
+        assert!(report.stopped[1].note.as_deref().unwrap().starts_with("hibernation refused (UnsupportedHibernationConfiguration"));
+        assert_eq!(*ec2.calls.borrow(), ["hibernate i-1,i-2", "hibernate i-1", "hibernate i-2", "stop i-2"]);
+    }
+
+    #[tokio::test]
+    async fn failures_are_reported_then_the_invocation_fails_with_a_stable_type() {
+        let ec2 = FakeEc2 {
+            instances: vec![
+                instance("i-1", InstanceState::Running, &[("TIME", "9~18")]),
+                instance("i-2", InstanceState::Running, &[("TIME", "9~18")]),
+                instance("i-3", InstanceState::Running, &[("TIME", "9~18")]),
+            ],
+            broken: vec!["i-2"],
+            ..Default::default()
+        };
+        let error = run(&ec2, json!({"now": EVENING})).await.unwrap_err();
+        assert_eq!(error.error_type(), "InstanceActionFailed");
+        let message = error.to_string();
+        assert!(message.starts_with("1 failure(s): i-2 (stop in ap-northeast-2: IncorrectInstanceState)"), "{message}");
+        assert!(message.contains(r#""stopped":[{"instanceId":"i-1""#), "{message}");
+    }
+
+    #[tokio::test]
+    async fn dry_run_asks_aws_with_dry_run_and_reports() {
+        let ec2 = FakeEc2 {
+            instances: vec![instance("i-1", InstanceState::Stopped, &[("TIME", "9~18")])],
+            ..Default::default()
+        };
+        let report = run(&ec2, json!({"now": "2026-11-25T10:00:00+09:00", "dryRun": true})).await.unwrap();
+        assert!(report.dry_run);
+        assert_eq!(report.started.len(), 1);
+        assert_eq!(*ec2.calls.borrow(), ["start? i-1"]);
+    }
+
+    #[tokio::test]
+    async fn skipped_and_unchanged_make_no_calls() {
+        let ec2 = FakeEc2 {
+            instances: vec![
+                instance("i-asg", InstanceState::Running, &[("TIME", "9~18"), ("aws:autoscaling:groupName", "web")]),
+                instance("i-bad", InstanceState::Running, &[("TIME", "late")]),
+                instance("i-ok", InstanceState::Stopped, &[("TIME", "9~18")]),
+                instance("i-moving", InstanceState::Stopping, &[("TIME", "9~18")]),
+            ],
+            ..Default::default()
+        };
+        let report = run(&ec2, json!({"now": EVENING})).await.unwrap();
+        assert_eq!(report.unchanged, 2);
+        let skipped: Vec<_> = report.skipped.iter().map(|s| (s.instance_id.as_str(), s.reason.as_str())).collect();
+        assert_eq!(skipped[0].0, "i-asg");
+        assert!(skipped[0].1.starts_with("member of Auto Scaling group web"));
+        assert_eq!(skipped[1], ("i-bad", "TIME: `late` is not a window; expected START~END such as `9~18` or `09:30~18:00`"));
+        assert!(ec2.calls.borrow().is_empty());
+    }
+
+    #[tokio::test]
+    async fn bad_event_is_invalid_event() {
+        let ec2 = FakeEc2::default();
+        let error = run(&ec2, json!({"time": "9 o'clock"})).await.unwrap_err();
+        assert_eq!(error.error_type(), "InvalidEvent");
+        assert!(error.to_string().starts_with("event field `time`"));
+        let diagnostic: lambda_runtime::Diagnostic = error.into();
+        assert_eq!(diagnostic.error_type, "InvalidEvent");
+    }
+}

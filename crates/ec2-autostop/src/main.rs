@@ -53,6 +53,7 @@ async fn main() -> Result<(), Error> {
                             .build(),
                     ),
                     region,
+                    page_size: settings.page_size,
                 })
                 .collect::<Vec<_>>();
             Ok((settings, clients))

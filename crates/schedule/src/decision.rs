@@ -93,13 +93,13 @@ pub fn wanted_state(
         Some(active) => (
             Wanted::Running,
             format!(
-                "in window {} of {} ({}; now {})",
+                "in window {} of {} ({}); now {}",
                 active.window, active.started_on, schedule.zone, local
             ),
         ),
         None => (
             Wanted::Stopped,
-            format!("outside schedule {} (now {})", schedule, local),
+            format!("outside schedule {}; now {}", schedule, local),
         ),
     }
 }
@@ -237,7 +237,7 @@ mod tests {
         let start = plan(&p, InstanceState::Stopped, seoul(2, 9, 0), &none());
         assert_eq!(
             start.reason,
-            "in window 09:00–18:59 of 2026-11-25 (Asia/Seoul; now Wed 2026-11-25 09:00)"
+            "in window 09:00–18:59 of 2026-11-25 (Asia/Seoul); now Wed 2026-11-25 09:00"
         );
     }
 }

@@ -7,6 +7,7 @@
 //! | `REGIONS` | the function's region | comma-separated regions to manage |
 //! | `DRY_RUN` | `false` | decide and report, change nothing |
 //! | `BATCH_SIZE` | `100` | instance ids per StartInstances/StopInstances call (1–1000) |
+//! | `PAGE_SIZE` | `1000` | DescribeInstances page size (5–1000); smaller only to exercise paging |
 
 use std::collections::BTreeSet;
 
@@ -17,6 +18,7 @@ use crate::policy::{parse_dates, parse_zone};
 
 pub const DEFAULT_ZONE: Tz = Tz::Asia__Seoul;
 pub const DEFAULT_BATCH_SIZE: usize = 100;
+pub const DEFAULT_PAGE_SIZE: i32 = 1000;
 
 /// A setting that cannot be read: names the variable and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,6 +39,7 @@ pub struct Settings {
     pub regions: Vec<String>,
     pub dry_run: bool,
     pub batch_size: usize,
+    pub page_size: i32,
 }
 
 impl Settings {
@@ -84,7 +87,15 @@ impl Settings {
                 .filter(|n| (1..=1000).contains(n))
                 .ok_or_else(|| invalid("BATCH_SIZE", &b, "a whole number from 1 to 1000"))?,
         };
-        Ok(Settings { default_zone, holidays, regions, dry_run, batch_size })
+        let page_size = match var("PAGE_SIZE") {
+            None => DEFAULT_PAGE_SIZE,
+            Some(p) => p
+                .parse::<i32>()
+                .ok()
+                .filter(|n| (5..=1000).contains(n))
+                .ok_or_else(|| invalid("PAGE_SIZE", &p, "a whole number from 5 to 1000"))?,
+        };
+        Ok(Settings { default_zone, holidays, regions, dry_run, batch_size, page_size })
     }
 }
 
@@ -104,6 +115,7 @@ mod tests {
         assert_eq!(s.default_zone, Tz::Asia__Seoul);
         assert!(s.holidays.is_empty() && s.regions.is_empty() && !s.dry_run);
         assert_eq!(s.batch_size, 100);
+        assert_eq!(s.page_size, 1000);
         assert_eq!(read(&[("SCHEDULE_TIMEZONE", " ")]).unwrap().default_zone, Tz::Asia__Seoul);
     }
 
@@ -133,5 +145,6 @@ mod tests {
         assert!(err("DRY_RUN", "yes").starts_with("setting DRY_RUN: `yes`"));
         assert!(err("BATCH_SIZE", "0").starts_with("setting BATCH_SIZE: `0`"));
         assert!(err("BATCH_SIZE", "5000").contains("1 to 1000"));
+        assert!(err("PAGE_SIZE", "4").starts_with("setting PAGE_SIZE: `4`"));
     }
 }

@@ -1,0 +1,57 @@
+"""Fixtures: one moto server and one `cargo lambda watch` for the session; moto is emptied
+before every test so that each test sees only what it made."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import ROOT, Moto, Watch  # noqa: E402
+
+LOG_DIR = Path(os.environ.get("LIGHTSOUT_LOG_DIR", ROOT / ".local" / "logs"))
+
+
+@pytest.fixture(scope="session")
+def moto():
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    server = Moto(LOG_DIR)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def watch(moto):
+    """The functions with default settings (plus a small page size so paging is exercised)."""
+    w = Watch(moto, LOG_DIR, env={"PAGE_SIZE": "5"})
+    yield w
+    w.stop()
+
+
+@pytest.fixture
+def watch_with(moto):
+    """Starts the functions with other settings: `watch_with({"DRY_RUN": "true"})`."""
+    started: list[Watch] = []
+
+    def start(env: dict[str, str]) -> Watch:
+        w = Watch(moto, LOG_DIR, env=env)
+        started.append(w)
+        return w
+
+    yield start
+    for w in started:
+        w.stop()
+
+
+@pytest.fixture(autouse=True)
+def empty_moto(moto):
+    moto.reset()
+
+
+@pytest.fixture
+def ec2(moto):
+    return moto.client("ec2")

@@ -1,0 +1,203 @@
+"""The local AWS stand-in: moto in server mode and `cargo lambda watch`, on free loopback ports.
+
+Used by the pytest suite (tests/conftest.py) and by the demo (scripts/demo.py). Everything is
+started by this module and stopped by its owner; nothing listens beyond 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import boto3
+
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "ap-northeast-2"
+# moto accepts any credentials, but requests must be signed.
+DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode} before listening on {port}")
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise TimeoutError(f"{what} did not listen on {port} within {timeout}s")
+
+
+def _stop(proc: subprocess.Popen | None) -> None:
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except (ProcessLookupError, subprocess.TimeoutExpired):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def _venv_bin(name: str) -> str:
+    """A tool from the project's venv (the one running this), else from PATH."""
+    candidate = Path(sys.executable).parent / name
+    return str(candidate) if candidate.exists() else name
+
+
+class Moto:
+    """moto_server on a free loopback port. `reset()` empties every service between tests."""
+
+    def __init__(self, log_dir: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = open(log_dir / f"moto-{self.port}.log", "wb")
+        self.proc = subprocess.Popen(
+            [_venv_bin("moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        _wait_for_port(self.port, self.proc, "moto_server", 30)
+
+    def reset(self) -> None:
+        req = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        urllib.request.urlopen(req, timeout=10).read()
+
+    def client(self, service: str, region: str = REGION):
+        return boto3.client(
+            service,
+            endpoint_url=self.url,
+            region_name=region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        self.log.close()
+
+
+class FunctionError(Exception):
+    """A function ended in error: `error_type` is what Step Functions and alarms match on."""
+
+    def __init__(self, error_type: str, message: str):
+        super().__init__(f"{error_type}: {message}")
+        self.error_type = error_type
+        self.message = message
+
+
+class Watch:
+    """`cargo lambda watch` serving the workspace's functions through the Lambda Invoke API.
+
+    `env` are the function's settings (its Lambda environment variables)."""
+
+    def __init__(self, moto: Moto, log_dir: Path, env: dict[str, str] | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        environment = dict(os.environ)
+        environment.update(DUMMY_CREDENTIALS)
+        environment.update(
+            {
+                "AWS_ENDPOINT_URL": moto.url,
+                "AWS_REGION": REGION,
+                "AWS_DEFAULT_REGION": REGION,
+                # The SDK would otherwise probe the instance metadata service.
+                "AWS_EC2_METADATA_DISABLED": "true",
+                "RUST_LOG": environment.get("RUST_LOG", "info"),
+            }
+        )
+        args = [
+            _venv_bin("cargo-lambda"), "lambda", "watch", "--ignore-changes",
+            "-A", "127.0.0.1", "-P", str(self.port),
+        ]
+        if env:
+            # An env file, not --env-var: that flag splits values on commas (REGIONS=a,b).
+            env_file = log_dir / f"watch-{self.port}.env"
+            env_file.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+            args += ["--env-file", str(env_file)]
+        self.log_path = log_dir / f"watch-{self.port}.log"
+        self.log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        _wait_for_port(self.port, self.proc, "cargo lambda watch", 60)
+
+    def invoke(self, function: str, payload: object = None, timeout: float = 900) -> dict:
+        """Invokes `function` and returns its JSON answer, or raises FunctionError.
+
+        The first call of a function compiles it (`timeout` covers that)."""
+        body = json.dumps(payload if payload is not None else {}).encode()
+        req = urllib.request.Request(
+            f"{self.url}/2015-03-31/functions/{function}/invocations",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                answer = json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as err:
+            raw = err.read()
+            try:
+                answer = json.loads(raw)
+            except ValueError:
+                raise RuntimeError(f"{function}: HTTP {err.code}: {raw[:500]!r}") from None
+            if isinstance(answer, dict) and "errorType" in answer:
+                raise FunctionError(answer["errorType"], answer.get("errorMessage", "")) from None
+            raise RuntimeError(f"{function}: HTTP {err.code}: {answer}") from None
+        if isinstance(answer, dict) and "errorType" in answer and "errorMessage" in answer:
+            raise FunctionError(answer["errorType"], answer["errorMessage"])
+        return answer
+
+    def stop(self) -> None:
+        _stop(self.proc)
+        self.log.close()
+
+
+# --- EC2 helpers shared by the tests and the demo -------------------------------------------
+
+
+def image_id(ec2) -> str:
+    return ec2.describe_images()["Images"][0]["ImageId"]
+
+
+def launch(ec2, tags: dict[str, str], count: int = 1, state: str = "running") -> list[str]:
+    """Launches `count` instances in one reservation with `tags`, then brings them to `state`."""
+    spec = [{"ResourceType": "instance", "Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}] if tags else []
+    reply = ec2.run_instances(
+        ImageId=image_id(ec2), MinCount=count, MaxCount=count, InstanceType="t3.micro", TagSpecifications=spec
+    )
+    ids = [i["InstanceId"] for i in reply["Instances"]]
+    if state == "stopped":
+        ec2.stop_instances(InstanceIds=ids)
+    return ids
+
+
+def states(ec2, ids: list[str] | None = None) -> dict[str, str]:
+    """Instance id → state name, read independently of the function under test."""
+    out: dict[str, str] = {}
+    paginator = ec2.get_paginator("describe_instances")
+    kwargs = {"InstanceIds": ids} if ids else {}
+    for page in paginator.paginate(**kwargs):
+        for reservation in page["Reservations"]:
+            for instance in reservation["Instances"]:
+                out[instance["InstanceId"]] = instance["State"]["Name"]
+    return out

@@ -31,7 +31,11 @@ where
     let mut done = Vec::new();
     let mut failed = Vec::new();
     // A stack of pending chunks, reversed so they are tried in input order.
-    let mut pending: Vec<Vec<String>> = ids.chunks(batch_size.max(1)).rev().map(<[String]>::to_vec).collect();
+    let mut pending: Vec<Vec<String>> = ids
+        .chunks(batch_size.max(1))
+        .rev()
+        .map(<[String]>::to_vec)
+        .collect();
     while let Some(chunk) = pending.pop() {
         match call(chunk.clone()).await {
             Ok(()) => done.extend(chunk),
@@ -58,7 +62,11 @@ mod tests {
     }
 
     fn error(code: &str, whole_call: bool) -> CallError {
-        CallError { code: code.into(), message: format!("{code} happened"), whole_call }
+        CallError {
+            code: code.into(),
+            message: format!("{code} happened"),
+            whole_call,
+        }
     }
 
     #[tokio::test]
@@ -80,7 +88,13 @@ mod tests {
         let (done, failed) = run_batched(&ids(100), 100, |chunk| {
             *calls.borrow_mut() += 1;
             let bad = chunk.iter().any(|id| id == "i-042" || id == "i-077");
-            async move { if bad { Err(error("IncorrectInstanceState", false)) } else { Ok(()) } }
+            async move {
+                if bad {
+                    Err(error("IncorrectInstanceState", false))
+                } else {
+                    Ok(())
+                }
+            }
         })
         .await;
         assert_eq!(done.len(), 98);

@@ -33,7 +33,8 @@ pub trait Ec2 {
     async fn managed_instances(&self) -> Result<Vec<Instance>, CallError>;
     /// With `dry_run`, AWS checks permissions and answers `DryRunOperation`: counted as success.
     async fn start(&self, ids: Vec<String>, dry_run: bool) -> Result<(), CallError>;
-    async fn stop(&self, ids: Vec<String>, hibernate: bool, dry_run: bool) -> Result<(), CallError>;
+    async fn stop(&self, ids: Vec<String>, hibernate: bool, dry_run: bool)
+        -> Result<(), CallError>;
 }
 
 /// The real thing: one SDK client per region, built once per cold start.
@@ -56,7 +57,11 @@ impl Ec2 for Ec2Client {
             .build();
         let states = Filter::builder()
             .name("instance-state-name")
-            .set_values(Some(["pending", "running", "stopping", "stopped"].map(String::from).to_vec()))
+            .set_values(Some(
+                ["pending", "running", "stopping", "stopped"]
+                    .map(String::from)
+                    .to_vec(),
+            ))
             .build();
         let mut pages = self
             .client
@@ -71,17 +76,27 @@ impl Ec2 for Ec2Client {
             let page = page.map_err(call_error)?;
             for reservation in page.reservations() {
                 for instance in reservation.instances() {
-                    let Some(id) = instance.instance_id() else { continue };
+                    let Some(id) = instance.instance_id() else {
+                        continue;
+                    };
                     let state = instance
                         .state()
                         .and_then(|s| s.name())
-                        .map_or(InstanceState::Other, |n| InstanceState::from_ec2(n.as_str()));
+                        .map_or(InstanceState::Other, |n| {
+                            InstanceState::from_ec2(n.as_str())
+                        });
                     let tags = instance
                         .tags()
                         .iter()
-                        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or("").to_string())))
+                        .filter_map(|t| {
+                            Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))
+                        })
                         .collect();
-                    instances.push(Instance { id: id.to_string(), state, tags });
+                    instances.push(Instance {
+                        id: id.to_string(),
+                        state,
+                        tags,
+                    });
                 }
             }
         }
@@ -99,8 +114,17 @@ impl Ec2 for Ec2Client {
         dry_run_ok(result.map(drop).map_err(call_error))
     }
 
-    async fn stop(&self, ids: Vec<String>, hibernate: bool, dry_run: bool) -> Result<(), CallError> {
-        let mut request = self.client.stop_instances().set_instance_ids(Some(ids)).dry_run(dry_run);
+    async fn stop(
+        &self,
+        ids: Vec<String>,
+        hibernate: bool,
+        dry_run: bool,
+    ) -> Result<(), CallError> {
+        let mut request = self
+            .client
+            .stop_instances()
+            .set_instance_ids(Some(ids))
+            .dry_run(dry_run);
         if hibernate {
             request = request.hibernate(true);
         }

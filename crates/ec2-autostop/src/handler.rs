@@ -24,7 +24,11 @@ pub enum FunctionError {
     InvalidSettings(String),
     /// Some instances (or whole regions) failed; carries the full report.
     #[error("{count} failure(s): {summary}; report: {report}")]
-    ActionsFailed { count: usize, summary: String, report: String },
+    ActionsFailed {
+        count: usize,
+        summary: String,
+        report: String,
+    },
 }
 
 impl FunctionError {
@@ -87,7 +91,15 @@ pub async fn handle<E: Ec2>(
         .failed
         .iter()
         .take(10)
-        .map(|f| format!("{} ({} in {}: {})", f.instance_id.as_deref().unwrap_or("*"), f.action, f.region, f.error_code))
+        .map(|f| {
+            format!(
+                "{} ({} in {}: {})",
+                f.instance_id.as_deref().unwrap_or("*"),
+                f.action,
+                f.region,
+                f.error_code
+            )
+        })
         .collect::<Vec<_>>()
         .join(", ");
     Err(FunctionError::ActionsFailed {
@@ -116,7 +128,12 @@ async fn run_region<E: Ec2>(
     let instances = match ec2.managed_instances().await {
         Ok(instances) => instances,
         Err(e) => {
-            warn!(region, error_code = e.code, error = e.message, "could not list instances");
+            warn!(
+                region,
+                error_code = e.code,
+                error = e.message,
+                "could not list instances"
+            );
             report.failed.push(Failed {
                 instance_id: None,
                 region,
@@ -130,7 +147,15 @@ async fn run_region<E: Ec2>(
     let work = decide(instances, settings, now, &region, report);
     start_all(ec2, work.start, settings.batch_size, dry_run, report).await;
     stop_all(ec2, work.stop, false, settings.batch_size, dry_run, report).await;
-    stop_all(ec2, work.hibernate, true, settings.batch_size, dry_run, report).await;
+    stop_all(
+        ec2,
+        work.hibernate,
+        true,
+        settings.batch_size,
+        dry_run,
+        report,
+    )
+    .await;
 }
 
 fn decide(
@@ -159,7 +184,10 @@ fn decide(
             }
             Classification::Invalid(error) => {
                 let reason = error.to_string();
-                warn!(instance_id = instance.id, region, reason, "skipped: bad tags");
+                warn!(
+                    instance_id = instance.id,
+                    region, reason, "skipped: bad tags"
+                );
                 report.skipped.push(skip(reason));
                 continue;
             }
@@ -190,7 +218,8 @@ async fn start_all<E: Ec2>(
     dry_run: bool,
     report: &mut Report,
 ) {
-    let (_, failed) = run_batched(&ids(&items), batch_size, |chunk| ec2.start(chunk, dry_run)).await;
+    let (_, failed) =
+        run_batched(&ids(&items), batch_size, |chunk| ec2.start(chunk, dry_run)).await;
     record(ec2.region(), items, failed, "start", None, report);
 }
 
@@ -202,21 +231,38 @@ async fn stop_all<E: Ec2>(
     dry_run: bool,
     report: &mut Report,
 ) {
-    let (_, mut failed) = run_batched(&ids(&items), batch_size, |chunk| ec2.stop(chunk, hibernate, dry_run)).await;
+    let (_, mut failed) = run_batched(&ids(&items), batch_size, |chunk| {
+        ec2.stop(chunk, hibernate, dry_run)
+    })
+    .await;
     // EC2 refuses hibernation for instances not configured for it: stop those normally instead.
     let mut notes = Vec::new();
     if hibernate && !failed.is_empty() {
         let refused: Vec<(String, CallError)> = std::mem::take(&mut failed);
         let retry: Vec<String> = refused.iter().map(|(id, _)| id.clone()).collect();
-        let (_, still_failed) = run_batched(&retry, batch_size, |chunk| ec2.stop(chunk, false, dry_run)).await;
+        let (_, still_failed) =
+            run_batched(&retry, batch_size, |chunk| ec2.stop(chunk, false, dry_run)).await;
         for (id, why) in refused {
             if !still_failed.iter().any(|(f, _)| *f == id) {
-                notes.push((id, format!("hibernation refused ({}: {}); stopped normally", why.code, why.message)));
+                notes.push((
+                    id,
+                    format!(
+                        "hibernation refused ({}: {}); stopped normally",
+                        why.code, why.message
+                    ),
+                ));
             }
         }
         failed = still_failed;
     }
-    record(ec2.region(), items, failed, "stop", Some((hibernate, notes)), report);
+    record(
+        ec2.region(),
+        items,
+        failed,
+        "stop",
+        Some((hibernate, notes)),
+        report,
+    );
 }
 
 /// Files each instance under `started`/`stopped` or `failed`, with one log line per action.
@@ -230,7 +276,15 @@ fn record(
 ) {
     for (instance, reason) in items {
         if let Some((_, error)) = failed.iter().find(|(id, _)| *id == instance.id) {
-            warn!(instance_id = instance.id, region, action, error_code = error.code, error = error.message, reason, "failed");
+            warn!(
+                instance_id = instance.id,
+                region,
+                action,
+                error_code = error.code,
+                error = error.message,
+                reason,
+                "failed"
+            );
             report.failed.push(Failed {
                 instance_id: Some(instance.id.clone()),
                 region: region.to_string(),
@@ -245,7 +299,20 @@ fn record(
             .and_then(|(_, notes)| notes.iter().find(|(id, _)| *id == instance.id))
             .map(|(_, n)| n.clone());
         let hibernated = stop.as_ref().map(|(h, _)| *h && note.is_none());
-        info!(instance_id = instance.id, region, action, hibernated, note, reason, "{}", if action == "start" { "started" } else { "stopped" });
+        info!(
+            instance_id = instance.id,
+            region,
+            action,
+            hibernated,
+            note,
+            reason,
+            "{}",
+            if action == "start" {
+                "started"
+            } else {
+                "stopped"
+            }
+        );
         let acted = Acted {
             instance_id: instance.id.clone(),
             region: region.to_string(),
@@ -288,12 +355,25 @@ mod tests {
             Ok(self.instances.clone())
         }
         async fn start(&self, ids: Vec<String>, dry_run: bool) -> Result<(), CallError> {
-            self.calls.borrow_mut().push(format!("start{} {}", if dry_run { "?" } else { "" }, ids.join(",")));
+            self.calls.borrow_mut().push(format!(
+                "start{} {}",
+                if dry_run { "?" } else { "" },
+                ids.join(",")
+            ));
             self.check(&ids, false)
         }
-        async fn stop(&self, ids: Vec<String>, hibernate: bool, dry_run: bool) -> Result<(), CallError> {
+        async fn stop(
+            &self,
+            ids: Vec<String>,
+            hibernate: bool,
+            dry_run: bool,
+        ) -> Result<(), CallError> {
             let verb = if hibernate { "hibernate" } else { "stop" };
-            self.calls.borrow_mut().push(format!("{verb}{} {}", if dry_run { "?" } else { "" }, ids.join(",")));
+            self.calls.borrow_mut().push(format!(
+                "{verb}{} {}",
+                if dry_run { "?" } else { "" },
+                ids.join(",")
+            ));
             self.check(&ids, hibernate)
         }
     }
@@ -302,19 +382,34 @@ mod tests {
         fn check(&self, ids: &[String], hibernate: bool) -> Result<(), CallError> {
             let bad = |list: &[&str]| ids.iter().any(|id| list.contains(&id.as_str()));
             if bad(&self.broken) {
-                return Err(CallError { code: "IncorrectInstanceState".into(), message: "nope".into(), whole_call: false });
+                return Err(CallError {
+                    code: "IncorrectInstanceState".into(),
+                    message: "nope".into(),
+                    whole_call: false,
+                });
             }
             if hibernate && bad(&self.refuse_hibernation) {
-                return Err(CallError { code: "UnsupportedHibernationConfiguration".into(), message: "not configured".into(), whole_call: false });
+                return Err(CallError {
+                    code: "UnsupportedHibernationConfiguration".into(),
+                    message: "not configured".into(),
+                    whole_call: false,
+                });
             }
             Ok(())
         }
     }
 
     fn instance(id: &str, state: InstanceState, tags: &[(&str, &str)]) -> Instance {
-        let mut tags: BTreeMap<String, String> = tags.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut tags: BTreeMap<String, String> = tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         tags.insert("AUTOSTOP_ENABLE".into(), "true".into());
-        Instance { id: id.into(), state, tags }
+        Instance {
+            id: id.into(),
+            state,
+            tags,
+        }
     }
 
     fn settings() -> Settings {
@@ -332,8 +427,16 @@ mod tests {
     async fn hibernation_refused_falls_back_to_a_normal_stop() {
         let ec2 = FakeEc2 {
             instances: vec![
-                instance("i-1", InstanceState::Running, &[("TIME", "9~18"), ("AUTOSTOP_HIBERNATE", "true")]),
-                instance("i-2", InstanceState::Running, &[("TIME", "9~18"), ("AUTOSTOP_HIBERNATE", "true")]),
+                instance(
+                    "i-1",
+                    InstanceState::Running,
+                    &[("TIME", "9~18"), ("AUTOSTOP_HIBERNATE", "true")],
+                ),
+                instance(
+                    "i-2",
+                    InstanceState::Running,
+                    &[("TIME", "9~18"), ("AUTOSTOP_HIBERNATE", "true")],
+                ),
             ],
             refuse_hibernation: vec!["i-2"],
             ..Default::default()
@@ -342,8 +445,20 @@ mod tests {
         assert_eq!(report.stopped.len(), 2);
         assert_eq!(report.stopped[0].hibernated, Some(true));
         assert_eq!(report.stopped[1].hibernated, Some(false));
-        assert!(report.stopped[1].note.as_deref().unwrap().starts_with("hibernation refused (UnsupportedHibernationConfiguration"));
-        assert_eq!(*ec2.calls.borrow(), ["hibernate i-1,i-2", "hibernate i-1", "hibernate i-2", "stop i-2"]);
+        assert!(report.stopped[1]
+            .note
+            .as_deref()
+            .unwrap()
+            .starts_with("hibernation refused (UnsupportedHibernationConfiguration"));
+        assert_eq!(
+            *ec2.calls.borrow(),
+            [
+                "hibernate i-1,i-2",
+                "hibernate i-1",
+                "hibernate i-2",
+                "stop i-2"
+            ]
+        );
     }
 
     #[tokio::test]
@@ -360,8 +475,15 @@ mod tests {
         let error = run(&ec2, json!({"now": EVENING})).await.unwrap_err();
         assert_eq!(error.error_type(), "InstanceActionFailed");
         let message = error.to_string();
-        assert!(message.starts_with("1 failure(s): i-2 (stop in ap-northeast-2: IncorrectInstanceState)"), "{message}");
-        assert!(message.contains(r#""stopped":[{"instanceId":"i-1""#), "{message}");
+        assert!(
+            message
+                .starts_with("1 failure(s): i-2 (stop in ap-northeast-2: IncorrectInstanceState)"),
+            "{message}"
+        );
+        assert!(
+            message.contains(r#""stopped":[{"instanceId":"i-1""#),
+            "{message}"
+        );
     }
 
     #[tokio::test]
@@ -370,7 +492,12 @@ mod tests {
             instances: vec![instance("i-1", InstanceState::Stopped, &[("TIME", "9~18")])],
             ..Default::default()
         };
-        let report = run(&ec2, json!({"now": "2026-11-25T10:00:00+09:00", "dryRun": true})).await.unwrap();
+        let report = run(
+            &ec2,
+            json!({"now": "2026-11-25T10:00:00+09:00", "dryRun": true}),
+        )
+        .await
+        .unwrap();
         assert!(report.dry_run);
         assert_eq!(report.started.len(), 1);
         assert_eq!(*ec2.calls.borrow(), ["start? i-1"]);
@@ -380,7 +507,11 @@ mod tests {
     async fn skipped_and_unchanged_make_no_calls() {
         let ec2 = FakeEc2 {
             instances: vec![
-                instance("i-asg", InstanceState::Running, &[("TIME", "9~18"), ("aws:autoscaling:groupName", "web")]),
+                instance(
+                    "i-asg",
+                    InstanceState::Running,
+                    &[("TIME", "9~18"), ("aws:autoscaling:groupName", "web")],
+                ),
                 instance("i-bad", InstanceState::Running, &[("TIME", "late")]),
                 instance("i-ok", InstanceState::Stopped, &[("TIME", "9~18")]),
                 instance("i-moving", InstanceState::Stopping, &[("TIME", "9~18")]),
@@ -389,10 +520,20 @@ mod tests {
         };
         let report = run(&ec2, json!({"now": EVENING})).await.unwrap();
         assert_eq!(report.unchanged, 2);
-        let skipped: Vec<_> = report.skipped.iter().map(|s| (s.instance_id.as_str(), s.reason.as_str())).collect();
+        let skipped: Vec<_> = report
+            .skipped
+            .iter()
+            .map(|s| (s.instance_id.as_str(), s.reason.as_str()))
+            .collect();
         assert_eq!(skipped[0].0, "i-asg");
         assert!(skipped[0].1.starts_with("member of Auto Scaling group web"));
-        assert_eq!(skipped[1], ("i-bad", "TIME: `late` is not a window; expected START~END such as `9~18` or `09:30~18:00`"));
+        assert_eq!(
+            skipped[1],
+            (
+                "i-bad",
+                "TIME: `late` is not a window; expected START~END such as `9~18` or `09:30~18:00`"
+            )
+        );
         assert!(ec2.calls.borrow().is_empty());
     }
 

@@ -167,10 +167,7 @@ impl fmt::Display for DaySet {
             DaySet::WEEKDAYS => return f.write_str("mon-fri"),
             _ => {}
         }
-        let names: Vec<String> = self
-            .iter()
-            .map(|d| d.to_string().to_lowercase())
-            .collect();
+        let names: Vec<String> = self.iter().map(|d| d.to_string().to_lowercase()).collect();
         f.write_str(&names.join(","))
     }
 }
@@ -193,7 +190,10 @@ mod tests {
     #[test]
     fn korean_single_days_and_full_names() {
         assert_eq!(days("월"), [Mon]);
-        assert_eq!(days("월 화 수 목 금 토 일"), [Mon, Tue, Wed, Thu, Fri, Sat, Sun]);
+        assert_eq!(
+            days("월 화 수 목 금 토 일"),
+            [Mon, Tue, Wed, Thu, Fri, Sat, Sun]
+        );
         assert_eq!(days("월요일,수요일,금요일"), [Mon, Wed, Fri]);
         assert_eq!(days("토요일 일요일"), [Sat, Sun]);
     }
@@ -255,7 +255,10 @@ mod tests {
             DaySet::parse("mon-xyz"),
             Err(DayError::UnknownDay("xyz".into()))
         );
-        assert_eq!(DaySet::parse("mon-"), Err(DayError::BadRange("mon-".into())));
+        assert_eq!(
+            DaySet::parse("mon-"),
+            Err(DayError::BadRange("mon-".into()))
+        );
         assert_eq!(
             DaySet::parse("mon-wed-fri"),
             Err(DayError::BadRange("mon-wed-fri".into()))

@@ -80,13 +80,22 @@ pub fn wanted_state(
     let schedule = &policy.schedule;
     let local = LocalMoment::at(now, schedule.zone);
     if let Some(hold) = policy.hold_until.filter(|h| *h > now) {
-        return (Wanted::Running, format!("held running until {}", hold.to_rfc3339()));
+        return (
+            Wanted::Running,
+            format!("held running until {}", hold.to_rfc3339()),
+        );
     }
     if policy.skip_dates.contains(&local.date) {
-        return (Wanted::Stopped, format!("skip date {} ({})", local.date, schedule.zone));
+        return (
+            Wanted::Stopped,
+            format!("skip date {} ({})", local.date, schedule.zone),
+        );
     }
     if holidays.contains(&local.date) {
-        return (Wanted::Stopped, format!("holiday {} ({}, SKIP_DATES)", local.date, schedule.zone));
+        return (
+            Wanted::Stopped,
+            format!("holiday {} ({}, SKIP_DATES)", local.date, schedule.zone),
+        );
     }
     let skipped: BTreeSet<NaiveDate> = policy.skip_dates.union(holidays).copied().collect();
     match schedule.active_at(now, &skipped) {
@@ -113,20 +122,27 @@ pub fn plan(
 ) -> Plan {
     let (wanted, why) = wanted_state(policy, now, holidays);
     let (action, reason) = match (state, wanted) {
-        (InstanceState::Stopped, Wanted::Running) if policy.mode == Mode::StopOnly => {
-            (Action::Leave, format!("{why}; not started: AUTOSTOP_MODE=stop-only"))
-        }
-        (InstanceState::Running, Wanted::Stopped) if policy.mode == Mode::StartOnly => {
-            (Action::Leave, format!("{why}; not stopped: AUTOSTOP_MODE=start-only"))
-        }
+        (InstanceState::Stopped, Wanted::Running) if policy.mode == Mode::StopOnly => (
+            Action::Leave,
+            format!("{why}; not started: AUTOSTOP_MODE=stop-only"),
+        ),
+        (InstanceState::Running, Wanted::Stopped) if policy.mode == Mode::StartOnly => (
+            Action::Leave,
+            format!("{why}; not stopped: AUTOSTOP_MODE=start-only"),
+        ),
         (InstanceState::Stopped, Wanted::Running) => (Action::Start, why),
         (InstanceState::Running, Wanted::Stopped) => (Action::Stop, why),
-        (InstanceState::Pending | InstanceState::Stopping, _) => {
-            (Action::Leave, format!("{why}; in transition, left to settle"))
-        }
+        (InstanceState::Pending | InstanceState::Stopping, _) => (
+            Action::Leave,
+            format!("{why}; in transition, left to settle"),
+        ),
         _ => (Action::Leave, why),
     };
-    Plan { wanted, action, reason }
+    Plan {
+        wanted,
+        action,
+        reason,
+    }
 }
 
 #[cfg(test)]
@@ -138,8 +154,10 @@ mod tests {
     use std::collections::BTreeMap;
 
     fn policy(pairs: &[(&str, &str)]) -> Policy {
-        let mut tags: BTreeMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let mut tags: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         tags.insert(TAG_ENABLE.into(), "true".into());
         match classify(&tags, Tz::Asia__Seoul) {
             Classification::Managed(p) => *p,
@@ -163,12 +181,28 @@ mod tests {
     fn acts_only_on_a_difference() {
         let p = policy(&[("DAY", "mon-fri"), ("TIME", "9~18")]);
         let at9 = seoul(0, 9, 0);
-        assert_eq!(plan(&p, InstanceState::Stopped, at9, &none()).action, Action::Start);
-        assert_eq!(plan(&p, InstanceState::Running, at9, &none()).action, Action::Leave);
+        assert_eq!(
+            plan(&p, InstanceState::Stopped, at9, &none()).action,
+            Action::Start
+        );
+        assert_eq!(
+            plan(&p, InstanceState::Running, at9, &none()).action,
+            Action::Leave
+        );
         let at19 = seoul(0, 19, 0);
-        assert_eq!(plan(&p, InstanceState::Running, at19, &none()).action, Action::Stop);
-        assert_eq!(plan(&p, InstanceState::Stopped, at19, &none()).action, Action::Leave);
-        for s in [InstanceState::Pending, InstanceState::Stopping, InstanceState::Other] {
+        assert_eq!(
+            plan(&p, InstanceState::Running, at19, &none()).action,
+            Action::Stop
+        );
+        assert_eq!(
+            plan(&p, InstanceState::Stopped, at19, &none()).action,
+            Action::Leave
+        );
+        for s in [
+            InstanceState::Pending,
+            InstanceState::Stopping,
+            InstanceState::Other,
+        ] {
             assert_eq!(plan(&p, s, at9, &none()).action, Action::Leave);
             assert_eq!(plan(&p, s, at19, &none()).action, Action::Leave);
         }
@@ -180,17 +214,30 @@ mod tests {
         let saturday_noon = seoul(5, 12, 0);
         let plan = plan(&p, InstanceState::Running, saturday_noon, &none());
         assert_eq!(plan.action, Action::Stop);
-        assert!(plan.reason.contains("outside schedule mon-fri 09:00–18:59"), "{}", plan.reason);
+        assert!(
+            plan.reason.contains("outside schedule mon-fri 09:00–18:59"),
+            "{}",
+            plan.reason
+        );
     }
 
     #[test]
     fn hold_until_beats_schedule_then_expires() {
-        let p = policy(&[("TIME", "9~18"), ("AUTOSTOP_HOLD_UNTIL", "2026-11-23T23:00:00+09:00")]);
+        let p = policy(&[
+            ("TIME", "9~18"),
+            ("AUTOSTOP_HOLD_UNTIL", "2026-11-23T23:00:00+09:00"),
+        ]);
         let p2 = plan(&p, InstanceState::Running, seoul(0, 22, 0), &none());
         assert_eq!((p2.wanted, p2.action), (Wanted::Running, Action::Leave));
         assert!(p2.reason.starts_with("held running until"));
-        assert_eq!(plan(&p, InstanceState::Stopped, seoul(0, 22, 0), &none()).action, Action::Start);
-        assert_eq!(plan(&p, InstanceState::Running, seoul(0, 23, 0), &none()).action, Action::Stop);
+        assert_eq!(
+            plan(&p, InstanceState::Stopped, seoul(0, 22, 0), &none()).action,
+            Action::Start
+        );
+        assert_eq!(
+            plan(&p, InstanceState::Running, seoul(0, 23, 0), &none()).action,
+            Action::Stop
+        );
     }
 
     #[test]
@@ -200,23 +247,42 @@ mod tests {
             ("AUTOSTOP_SKIP_DATES", "2026-11-23"),
             ("AUTOSTOP_HOLD_UNTIL", "2026-11-23T12:00:00+09:00"),
         ]);
-        assert_eq!(plan(&p, InstanceState::Running, seoul(0, 10, 0), &none()).wanted, Wanted::Running);
-        assert_eq!(plan(&p, InstanceState::Running, seoul(0, 12, 0), &none()).wanted, Wanted::Stopped);
+        assert_eq!(
+            plan(&p, InstanceState::Running, seoul(0, 10, 0), &none()).wanted,
+            Wanted::Running
+        );
+        assert_eq!(
+            plan(&p, InstanceState::Running, seoul(0, 12, 0), &none()).wanted,
+            Wanted::Stopped
+        );
     }
 
     #[test]
     fn skip_dates_and_holidays_stop_all_day() {
         let p = policy(&[("TIME", "0~23"), ("AUTOSTOP_SKIP_DATES", "2026-11-24")]);
-        assert_eq!(plan(&p, InstanceState::Running, seoul(0, 23, 59), &none()).wanted, Wanted::Running);
+        assert_eq!(
+            plan(&p, InstanceState::Running, seoul(0, 23, 59), &none()).wanted,
+            Wanted::Running
+        );
         let skipped = plan(&p, InstanceState::Running, seoul(1, 0, 0), &none());
         assert_eq!(skipped.action, Action::Stop);
         assert_eq!(skipped.reason, "skip date 2026-11-24 (Asia/Seoul)");
         let holidays: BTreeSet<_> = [NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()].into();
         let holiday = plan(&p, InstanceState::Running, seoul(2, 12, 0), &holidays);
-        assert_eq!(holiday.reason, "holiday 2026-11-25 (Asia/Seoul, SKIP_DATES)");
+        assert_eq!(
+            holiday.reason,
+            "holiday 2026-11-25 (Asia/Seoul, SKIP_DATES)"
+        );
         // Skip dates are local dates: 2026-11-24 00:30 Seoul is still 11-23 in UTC.
-        let utc = policy(&[("TIME", "0~23"), ("TZ", "UTC"), ("AUTOSTOP_SKIP_DATES", "2026-11-24")]);
-        assert_eq!(plan(&utc, InstanceState::Running, seoul(1, 0, 30), &none()).wanted, Wanted::Running);
+        let utc = policy(&[
+            ("TIME", "0~23"),
+            ("TZ", "UTC"),
+            ("AUTOSTOP_SKIP_DATES", "2026-11-24"),
+        ]);
+        assert_eq!(
+            plan(&utc, InstanceState::Running, seoul(1, 0, 30), &none()).wanted,
+            Wanted::Running
+        );
     }
 
     #[test]
@@ -225,10 +291,31 @@ mod tests {
         let p = plan(&stop_only, InstanceState::Stopped, seoul(0, 10, 0), &none());
         assert_eq!((p.wanted, p.action), (Wanted::Running, Action::Leave));
         assert!(p.reason.ends_with("not started: AUTOSTOP_MODE=stop-only"));
-        assert_eq!(plan(&stop_only, InstanceState::Running, seoul(0, 20, 0), &none()).action, Action::Stop);
+        assert_eq!(
+            plan(&stop_only, InstanceState::Running, seoul(0, 20, 0), &none()).action,
+            Action::Stop
+        );
         let start_only = policy(&[("TIME", "9~18"), ("AUTOSTOP_MODE", "start-only")]);
-        assert_eq!(plan(&start_only, InstanceState::Running, seoul(0, 20, 0), &none()).action, Action::Leave);
-        assert_eq!(plan(&start_only, InstanceState::Stopped, seoul(0, 10, 0), &none()).action, Action::Start);
+        assert_eq!(
+            plan(
+                &start_only,
+                InstanceState::Running,
+                seoul(0, 20, 0),
+                &none()
+            )
+            .action,
+            Action::Leave
+        );
+        assert_eq!(
+            plan(
+                &start_only,
+                InstanceState::Stopped,
+                seoul(0, 10, 0),
+                &none()
+            )
+            .action,
+            Action::Start
+        );
     }
 
     #[test]

@@ -43,7 +43,12 @@ pub struct AutostopEvent {
 impl AutostopEvent {
     pub fn parse(event: &Value) -> Result<AutostopEvent, EventError> {
         let fields = match event {
-            Value::Null => return Ok(AutostopEvent { time: None, dry_run: None }),
+            Value::Null => {
+                return Ok(AutostopEvent {
+                    time: None,
+                    dry_run: None,
+                })
+            }
             Value::Object(map) => map,
             other => return Err(EventError::NotAnObject(kind(other))),
         };
@@ -73,7 +78,10 @@ fn instant(field: &'static str, value: &Value) -> Result<DateTime<Utc>, EventErr
         .as_str()
         .and_then(|s| DateTime::parse_from_rfc3339(s.trim()).ok())
         .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| EventError::BadTime { field, got: describe(value) })
+        .ok_or_else(|| EventError::BadTime {
+            field,
+            got: describe(value),
+        })
 }
 
 fn kind(value: &Value) -> &'static str {
@@ -119,23 +127,50 @@ mod tests {
 
     #[test]
     fn now_then_clock() {
-        let e = AutostopEvent::parse(&json!({"now": "2026-11-25T09:00:00+09:00", "dryRun": true})).unwrap();
+        let e = AutostopEvent::parse(&json!({"now": "2026-11-25T09:00:00+09:00", "dryRun": true}))
+            .unwrap();
         assert_eq!(e.decision_time(Utc::now()).1, TimeSource::EventNow);
         assert_eq!(e.dry_run, Some(true));
         let clock = Utc::now();
-        assert_eq!(AutostopEvent::parse(&json!({})).unwrap().decision_time(clock), (clock, TimeSource::Clock));
-        assert_eq!(AutostopEvent::parse(&Value::Null).unwrap().decision_time(clock).1, TimeSource::Clock);
-        assert_eq!(AutostopEvent::parse(&json!({"dryRun": "TRUE"})).unwrap().dry_run, Some(true));
+        assert_eq!(
+            AutostopEvent::parse(&json!({}))
+                .unwrap()
+                .decision_time(clock),
+            (clock, TimeSource::Clock)
+        );
+        assert_eq!(
+            AutostopEvent::parse(&Value::Null)
+                .unwrap()
+                .decision_time(clock)
+                .1,
+            TimeSource::Clock
+        );
+        assert_eq!(
+            AutostopEvent::parse(&json!({"dryRun": "TRUE"}))
+                .unwrap()
+                .dry_run,
+            Some(true)
+        );
     }
 
     #[test]
     fn bad_fields_named() {
         let err = |v: Value| AutostopEvent::parse(&v).unwrap_err().to_string();
-        assert_eq!(err(json!([1])), "event: expected a JSON object, got an array");
-        assert!(err(json!({"time": "yesterday"})).starts_with("event field `time`: expected an RFC 3339 time"));
+        assert_eq!(
+            err(json!([1])),
+            "event: expected a JSON object, got an array"
+        );
+        assert!(err(json!({"time": "yesterday"}))
+            .starts_with("event field `time`: expected an RFC 3339 time"));
         assert!(err(json!({"now": 5})).ends_with("got 5"));
         assert!(err(json!({"now": "x".repeat(1000)})).len() < 200);
-        assert_eq!(err(json!({"dryRun": "maybe"})), "event field `dryRun`: expected true or false, got \"maybe\"");
-        assert_eq!(err(json!({"dryRun": {}})), "event field `dryRun`: expected true or false, got an object");
+        assert_eq!(
+            err(json!({"dryRun": "maybe"})),
+            "event field `dryRun`: expected true or false, got \"maybe\""
+        );
+        assert_eq!(
+            err(json!({"dryRun": {}})),
+            "event field `dryRun`: expected true or false, got an object"
+        );
     }
 }

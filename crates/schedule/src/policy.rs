@@ -121,7 +121,13 @@ pub fn enable_filter_values() -> Vec<String> {
             "true"
                 .chars()
                 .enumerate()
-                .map(|(i, c)| if mask & (1 << i) != 0 { c.to_ascii_uppercase() } else { c })
+                .map(|(i, c)| {
+                    if mask & (1 << i) != 0 {
+                        c.to_ascii_uppercase()
+                    } else {
+                        c
+                    }
+                })
                 .collect()
         })
         .collect()
@@ -186,10 +192,18 @@ fn read_policy<'a>(
         None => false,
         Some(v) if v == "true" => true,
         Some(v) if v == "false" || v.is_empty() => false,
-        Some(_) => return Err(PolicyError::BadHibernate(tag(TAG_HIBERNATE).unwrap_or("").into())),
+        Some(_) => {
+            return Err(PolicyError::BadHibernate(
+                tag(TAG_HIBERNATE).unwrap_or("").into(),
+            ))
+        }
     };
     Ok(Policy {
-        schedule: Schedule { days, windows, zone },
+        schedule: Schedule {
+            days,
+            windows,
+            zone,
+        },
         hold_until,
         skip_dates,
         mode,
@@ -202,7 +216,10 @@ mod tests {
     use super::*;
 
     fn tags(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn policy(pairs: &[(&str, &str)]) -> Policy {
@@ -233,7 +250,10 @@ mod tests {
                 Classification::Unmanaged
             );
         }
-        assert_eq!(classify(&tags(&[(TAG_TIME, "9~18")]), Tz::UTC), Classification::Unmanaged);
+        assert_eq!(
+            classify(&tags(&[(TAG_TIME, "9~18")]), Tz::UTC),
+            Classification::Unmanaged
+        );
     }
 
     #[test]
@@ -248,7 +268,11 @@ mod tests {
     #[test]
     fn auto_scaling_members_are_left_alone() {
         let c = classify(
-            &tags(&[(TAG_ENABLE, "true"), (TAG_TIME, "9~18"), (TAG_ASG, "web-asg")]),
+            &tags(&[
+                (TAG_ENABLE, "true"),
+                (TAG_TIME, "9~18"),
+                (TAG_ASG, "web-asg"),
+            ]),
             Tz::UTC,
         );
         assert_eq!(c, Classification::AutoScaling("web-asg".into()));
@@ -278,7 +302,10 @@ mod tests {
         ]);
         assert_eq!(p.schedule.zone, Tz::Europe__Berlin);
         assert_eq!(p.schedule.days, DaySet::WEEKDAYS);
-        assert_eq!(p.hold_until.unwrap().to_rfc3339(), "2026-11-25T23:00:00+09:00");
+        assert_eq!(
+            p.hold_until.unwrap().to_rfc3339(),
+            "2026-11-25T23:00:00+09:00"
+        );
         assert_eq!(p.skip_dates.len(), 2);
         assert_eq!(p.mode, Mode::StopOnly);
         assert!(p.hibernate);
@@ -292,9 +319,21 @@ mod tests {
             (TAG_TIME, "nine to five", "TIME:"),
             (TAG_DAY, "someday", "DAY:"),
             (TAG_TZ, "Mars/Olympus", "TZ: `Mars/Olympus`"),
-            (TAG_HOLD_UNTIL, "tomorrow", "AUTOSTOP_HOLD_UNTIL: `tomorrow`"),
-            (TAG_SKIP_DATES, "2026-12-25,12/31", "AUTOSTOP_SKIP_DATES: `12/31`"),
-            (TAG_SKIP_DATES, "2026-02-30", "AUTOSTOP_SKIP_DATES: `2026-02-30`"),
+            (
+                TAG_HOLD_UNTIL,
+                "tomorrow",
+                "AUTOSTOP_HOLD_UNTIL: `tomorrow`",
+            ),
+            (
+                TAG_SKIP_DATES,
+                "2026-12-25,12/31",
+                "AUTOSTOP_SKIP_DATES: `12/31`",
+            ),
+            (
+                TAG_SKIP_DATES,
+                "2026-02-30",
+                "AUTOSTOP_SKIP_DATES: `2026-02-30`",
+            ),
             (TAG_MODE, "sometimes", "AUTOSTOP_MODE: `sometimes`"),
             (TAG_HIBERNATE, "yes", "AUTOSTOP_HIBERNATE: `yes`"),
         ];

@@ -73,16 +73,23 @@ impl Schedule {
         let now = LocalMoment::at(instant, self.zone);
         let today = now.date;
         let yesterday = today - Duration::days(1);
-        let runs_on = |date: NaiveDate| self.days.contains(date.weekday()) && !skipped.contains(&date);
+        let runs_on =
+            |date: NaiveDate| self.days.contains(date.weekday()) && !skipped.contains(&date);
         self.windows.0.iter().find_map(|&window| {
             if runs_on(today) && window.contains_offset(now.minute) {
-                return Some(ActiveWindow { window, started_on: today });
+                return Some(ActiveWindow {
+                    window,
+                    started_on: today,
+                });
             }
             if window.wraps_midnight()
                 && runs_on(yesterday)
                 && window.contains_offset(now.minute + DAY_MINUTES)
             {
-                return Some(ActiveWindow { window, started_on: yesterday });
+                return Some(ActiveWindow {
+                    window,
+                    started_on: yesterday,
+                });
             }
             None
         })
@@ -144,8 +151,13 @@ mod tests {
         assert!(!on(&s, local(utc, 2026, 11, 28, 3, 0)));
         assert!(!on(&s, local(utc, 2026, 11, 28, 22, 30))); // Sat night: not a listed day
         assert!(!on(&s, local(utc, 2026, 11, 27, 1, 0))); // Fri early: Thursday's window, not listed
-        let active = s.active_at(local(utc, 2026, 11, 28, 1, 0), &BTreeSet::new()).unwrap();
-        assert_eq!(active.started_on, NaiveDate::from_ymd_opt(2026, 11, 27).unwrap());
+        let active = s
+            .active_at(local(utc, 2026, 11, 28, 1, 0), &BTreeSet::new())
+            .unwrap();
+        assert_eq!(
+            active.started_on,
+            NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
+        );
     }
 
     #[test]
@@ -163,17 +175,32 @@ mod tests {
         let berlin = Tz::Europe__Berlin;
         let s = schedule("daily", "02:30~04:00", berlin);
         // 00:59 UTC = 01:59 CET: before.
-        assert!(!on(&s, Utc.with_ymd_and_hms(2026, 3, 29, 0, 59, 0).unwrap()));
+        assert!(!on(
+            &s,
+            Utc.with_ymd_and_hms(2026, 3, 29, 0, 59, 0).unwrap()
+        ));
         // 01:00 UTC = 03:00 CEST: the window's start never happened on the wall clock; it is on.
         assert!(on(&s, Utc.with_ymd_and_hms(2026, 3, 29, 1, 0, 0).unwrap()));
         // 02:00 UTC = 04:00 CEST: ended.
         assert!(!on(&s, Utc.with_ymd_and_hms(2026, 3, 29, 2, 0, 0).unwrap()));
         // A 9~18 day is 9 wall-clock hours + 59 min whatever the offset.
         let work = schedule("daily", "9~18", berlin);
-        assert!(on(&work, Utc.with_ymd_and_hms(2026, 3, 29, 7, 0, 0).unwrap())); // 09:00 CEST
-        assert!(!on(&work, Utc.with_ymd_and_hms(2026, 3, 29, 6, 59, 0).unwrap()));
-        assert!(!on(&work, Utc.with_ymd_and_hms(2026, 3, 28, 7, 59, 0).unwrap())); // 08:59 CET
-        assert!(on(&work, Utc.with_ymd_and_hms(2026, 3, 28, 8, 0, 0).unwrap())); // 09:00 CET
+        assert!(on(
+            &work,
+            Utc.with_ymd_and_hms(2026, 3, 29, 7, 0, 0).unwrap()
+        )); // 09:00 CEST
+        assert!(!on(
+            &work,
+            Utc.with_ymd_and_hms(2026, 3, 29, 6, 59, 0).unwrap()
+        ));
+        assert!(!on(
+            &work,
+            Utc.with_ymd_and_hms(2026, 3, 28, 7, 59, 0).unwrap()
+        )); // 08:59 CET
+        assert!(on(
+            &work,
+            Utc.with_ymd_and_hms(2026, 3, 28, 8, 0, 0).unwrap()
+        )); // 09:00 CET
     }
 
     #[test]
@@ -183,10 +210,16 @@ mod tests {
         let s = schedule("daily", "22~2", berlin); // through 02:59 on the wall clock
         for (h, m) in [(0, 0), (0, 59), (1, 0), (1, 59)] {
             // 00:00–00:59 UTC = 02:xx CEST (first pass), 01:00–01:59 UTC = 02:xx CET (second).
-            assert!(on(&s, Utc.with_ymd_and_hms(2026, 10, 25, h, m, 0).unwrap()), "{h}:{m}");
+            assert!(
+                on(&s, Utc.with_ymd_and_hms(2026, 10, 25, h, m, 0).unwrap()),
+                "{h}:{m}"
+            );
         }
-        assert!(!on(&s, Utc.with_ymd_and_hms(2026, 10, 25, 2, 0, 0).unwrap())); // 03:00 CET
-        // The night is therefore one hour longer in real time, as the wall clock says.
+        assert!(!on(
+            &s,
+            Utc.with_ymd_and_hms(2026, 10, 25, 2, 0, 0).unwrap()
+        )); // 03:00 CET
+            // The night is therefore one hour longer in real time, as the wall clock says.
         let on_minutes = (0..24 * 60)
             .map(|m| Utc.with_ymd_and_hms(2026, 10, 24, 18, 0, 0).unwrap() + Duration::minutes(m))
             .filter(|t| on(&s, *t))
@@ -200,9 +233,15 @@ mod tests {
         let s = schedule("mon-fri", "9~17", ny);
         // Mon 2026-03-09 (after spring forward, EDT = UTC-4) and Mon 2026-03-02 (EST = UTC-5).
         assert!(on(&s, Utc.with_ymd_and_hms(2026, 3, 9, 13, 0, 0).unwrap()));
-        assert!(!on(&s, Utc.with_ymd_and_hms(2026, 3, 9, 12, 59, 0).unwrap()));
+        assert!(!on(
+            &s,
+            Utc.with_ymd_and_hms(2026, 3, 9, 12, 59, 0).unwrap()
+        ));
         assert!(on(&s, Utc.with_ymd_and_hms(2026, 3, 2, 14, 0, 0).unwrap()));
-        assert!(!on(&s, Utc.with_ymd_and_hms(2026, 3, 2, 13, 59, 0).unwrap()));
+        assert!(!on(
+            &s,
+            Utc.with_ymd_and_hms(2026, 3, 2, 13, 59, 0).unwrap()
+        ));
     }
 
     #[test]

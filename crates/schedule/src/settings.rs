@@ -45,7 +45,11 @@ pub struct Settings {
 impl Settings {
     /// Reads settings through `get` (the environment in the function; a map in tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
-        let var = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let var = |name: &str| {
+            get(name)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let invalid = |name, value: &str, expected| SettingsError::Invalid {
             name,
             value: value.to_string(),
@@ -53,8 +57,13 @@ impl Settings {
         };
         let default_zone = match var("SCHEDULE_TIMEZONE") {
             None => DEFAULT_ZONE,
-            Some(z) => parse_zone(&z)
-                .ok_or_else(|| invalid("SCHEDULE_TIMEZONE", &z, "an IANA time zone such as Asia/Seoul"))?,
+            Some(z) => parse_zone(&z).ok_or_else(|| {
+                invalid(
+                    "SCHEDULE_TIMEZONE",
+                    &z,
+                    "an IANA time zone such as Asia/Seoul",
+                )
+            })?,
         };
         let holidays = match var("SKIP_DATES") {
             None => BTreeSet::new(),
@@ -66,10 +75,16 @@ impl Settings {
             if region.is_empty() || regions.iter().any(|r| r == region) {
                 continue;
             }
-            let valid = region.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            let valid = region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
                 && region.contains('-');
             if !valid {
-                return Err(invalid("REGIONS", region, "region names such as ap-northeast-2,us-east-1"));
+                return Err(invalid(
+                    "REGIONS",
+                    region,
+                    "region names such as ap-northeast-2,us-east-1",
+                ));
             }
             regions.push(region.to_string());
         }
@@ -95,7 +110,14 @@ impl Settings {
                 .filter(|n| (5..=1000).contains(n))
                 .ok_or_else(|| invalid("PAGE_SIZE", &p, "a whole number from 5 to 1000"))?,
         };
-        Ok(Settings { default_zone, holidays, regions, dry_run, batch_size, page_size })
+        Ok(Settings {
+            default_zone,
+            holidays,
+            regions,
+            dry_run,
+            batch_size,
+            page_size,
+        })
     }
 }
 
@@ -105,7 +127,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn read(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Settings::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -116,7 +141,10 @@ mod tests {
         assert!(s.holidays.is_empty() && s.regions.is_empty() && !s.dry_run);
         assert_eq!(s.batch_size, 100);
         assert_eq!(s.page_size, 1000);
-        assert_eq!(read(&[("SCHEDULE_TIMEZONE", " ")]).unwrap().default_zone, Tz::Asia__Seoul);
+        assert_eq!(
+            read(&[("SCHEDULE_TIMEZONE", " ")]).unwrap().default_zone,
+            Tz::Asia__Seoul
+        );
     }
 
     #[test]

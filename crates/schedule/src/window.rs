@@ -141,7 +141,11 @@ impl Windows {
         if parts.is_empty() {
             return Err(WindowError::Empty);
         }
-        parts.into_iter().map(Window::parse).collect::<Result<_, _>>().map(Windows)
+        parts
+            .into_iter()
+            .map(Window::parse)
+            .collect::<Result<_, _>>()
+            .map(Windows)
     }
 }
 
@@ -153,7 +157,11 @@ impl fmt::Display for Window {
     /// `09:00–18:59`-style text with an inclusive last minute, as people read schedules.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let last = self.end() - 1;
-        let next_day = if self.wraps_midnight() { " (next day)" } else { "" };
+        let next_day = if self.wraps_midnight() {
+            " (next day)"
+        } else {
+            ""
+        };
         write!(f, "{}–{}{}", hhmm(self.start), hhmm(last), next_day)
     }
 }
@@ -175,10 +183,28 @@ mod tests {
 
     #[test]
     fn whole_hours_end_inclusive() {
-        assert_eq!(w("9~18"), Window { start: 540, length: 600 });
+        assert_eq!(
+            w("9~18"),
+            Window {
+                start: 540,
+                length: 600
+            }
+        );
         assert_eq!(w("09~18").to_string(), "09:00–18:59");
-        assert_eq!(w("0~23"), Window { start: 0, length: 1440 });
-        assert_eq!(w("9~9"), Window { start: 540, length: 60 });
+        assert_eq!(
+            w("0~23"),
+            Window {
+                start: 0,
+                length: 1440
+            }
+        );
+        assert_eq!(
+            w("9~9"),
+            Window {
+                start: 540,
+                length: 60
+            }
+        );
         assert_eq!(w("9-18"), w("9~18"));
         assert_eq!(w(" 9 ~ 18 "), w("9~18"));
         assert_eq!(w("9～18"), w("9~18"));
@@ -186,31 +212,82 @@ mod tests {
 
     #[test]
     fn minutes_end_exclusive() {
-        assert_eq!(w("09:30~18:00"), Window { start: 570, length: 510 });
+        assert_eq!(
+            w("09:30~18:00"),
+            Window {
+                start: 570,
+                length: 510
+            }
+        );
         assert_eq!(w("09:30~18:00").to_string(), "09:30–17:59");
-        assert_eq!(w("18:00~24:00"), Window { start: 1080, length: 360 });
-        assert_eq!(w("9~18:30"), Window { start: 540, length: 570 });
+        assert_eq!(
+            w("18:00~24:00"),
+            Window {
+                start: 1080,
+                length: 360
+            }
+        );
+        assert_eq!(
+            w("9~18:30"),
+            Window {
+                start: 540,
+                length: 570
+            }
+        );
         // Whole-hour end stays inclusive even when the start has minutes.
-        assert_eq!(w("09:30~18"), Window { start: 570, length: 570 });
+        assert_eq!(
+            w("09:30~18"),
+            Window {
+                start: 570,
+                length: 570
+            }
+        );
     }
 
     #[test]
     fn overnight_windows_wrap() {
         let night = w("22~2");
-        assert_eq!(night, Window { start: 1320, length: 300 });
+        assert_eq!(
+            night,
+            Window {
+                start: 1320,
+                length: 300
+            }
+        );
         assert!(night.wraps_midnight());
         assert_eq!(night.to_string(), "22:00–02:59 (next day)");
-        assert_eq!(w("23:30~00:30"), Window { start: 1410, length: 60 });
-        assert_eq!(w("23~23"), Window { start: 1380, length: 60 });
+        assert_eq!(
+            w("23:30~00:30"),
+            Window {
+                start: 1410,
+                length: 60
+            }
+        );
+        assert_eq!(
+            w("23~23"),
+            Window {
+                start: 1380,
+                length: 60
+            }
+        );
         assert!(!w("23~23").wraps_midnight());
-        assert_eq!(w("18~17"), Window { start: 1080, length: 1440 });
+        assert_eq!(
+            w("18~17"),
+            Window {
+                start: 1080,
+                length: 1440
+            }
+        );
     }
 
     #[test]
     fn several_windows() {
         let ws = Windows::parse("9~12, 13:00~18:00,22~2").unwrap();
         assert_eq!(ws.0.len(), 3);
-        assert_eq!(ws.to_string(), "09:00–12:59, 13:00–17:59, 22:00–02:59 (next day)");
+        assert_eq!(
+            ws.to_string(),
+            "09:00–12:59, 13:00–17:59, 22:00–02:59 (next day)"
+        );
     }
 
     #[test]
@@ -223,9 +300,15 @@ mod tests {
         );
         assert_eq!(
             Windows::parse("9~25"),
-            Err(WindowError::BadTime { window: "9~25".into(), time: "25".into() })
+            Err(WindowError::BadTime {
+                window: "9~25".into(),
+                time: "25".into()
+            })
         );
-        for bad in ["24~2", "9~24", "9:5~18", "9:60~18", "~18", "9~", "a~b", "+9~18", "9~18~20", "24:00~2", "9~24:01", "123~4"] {
+        for bad in [
+            "24~2", "9~24", "9:5~18", "9:60~18", "~18", "9~", "a~b", "+9~18", "9~18~20", "24:00~2",
+            "9~24:01", "123~4",
+        ] {
             assert!(Window::parse(bad).is_err(), "{bad} should be refused");
         }
         assert_eq!(

@@ -18,8 +18,31 @@ const ZONES: [Tz; 5] = [
 
 fn day_names() -> impl Strategy<Value = String> {
     prop::sample::select(vec![
-        "월", "화", "수", "목", "금", "토", "일", "월요일", "mon", "TUE", "Wednesday", "thu", "fri",
-        "sat", "sun", "weekdays", "주말", "daily", "-", "~", ",", " ", "mon-fri", "fri-mon", "x",
+        "월",
+        "화",
+        "수",
+        "목",
+        "금",
+        "토",
+        "일",
+        "월요일",
+        "mon",
+        "TUE",
+        "Wednesday",
+        "thu",
+        "fri",
+        "sat",
+        "sun",
+        "weekdays",
+        "주말",
+        "daily",
+        "-",
+        "~",
+        ",",
+        " ",
+        "mon-fri",
+        "fri-mon",
+        "x",
     ])
     .prop_map(str::to_string)
 }
@@ -105,7 +128,8 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
-        any::<f64>().prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
+        any::<f64>()
+            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         "\\PC{0,30}".prop_map(Value::String),
     ];
     leaf.prop_recursive(6, 64, 8, |inner| {

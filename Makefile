@@ -1,0 +1,57 @@
+# The two commands a newcomer needs:
+#   make demo   set everything up, then a simulated day against the local AWS stand-in
+#   make test   every check and test (what CI runs)
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+# The venv's tools first: cargo-lambda, moto_server, sam, cfn-lint, and python3 with ziglang
+# (cargo lambda's cross-linker for --arm64).
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export SAM_CLI_TELEMETRY := 0
+# `sam validate` only needs a region; nothing here talks to a real account.
+export AWS_DEFAULT_REGION ?= ap-northeast-2
+
+.PHONY: help setup build demo test lint unit integration template clean
+
+help:
+	@echo "make demo   - set up the local stand-in and run a simulated day of ec2-autostop"
+	@echo "make test   - formatting, clippy, unit and property tests, template lint, integration tests"
+	@echo "make build  - release bootstraps for Lambda (arm64 when its Rust target is installed)"
+
+setup:
+	@scripts/setup.sh
+
+demo: setup
+	cargo build --workspace
+	$(PY) scripts/demo.py
+
+test: setup lint unit template integration
+	@echo "make test: all checks passed"
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit:
+	cargo test --workspace
+
+template: setup
+	cfn-lint template.yaml
+	sam validate --lint --template template.yaml
+
+integration: setup
+	cargo build --workspace
+	$(PY) -m pytest tests
+
+build: setup
+	@if rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu; then \
+	  cargo lambda build --release --arm64; \
+	else \
+	  echo "build: the aarch64-unknown-linux-gnu Rust target is not installed; building x86_64"; \
+	  cargo lambda build --release --x86-64; \
+	fi
+
+clean:
+	rm -rf .local .aws-sam

@@ -236,9 +236,12 @@ async fn stop_all<E: Ec2>(
     })
     .await;
     // EC2 refuses hibernation for instances not configured for it: stop those normally instead.
+    // Failures of the call itself (throttling, network) are not a refusal and stay failures.
     let mut notes = Vec::new();
-    if hibernate && !failed.is_empty() {
-        let refused: Vec<(String, CallError)> = std::mem::take(&mut failed);
+    if hibernate && failed.iter().any(|(_, e)| !e.whole_call) {
+        let (refused, call_failures): (Vec<_>, Vec<_>) = std::mem::take(&mut failed)
+            .into_iter()
+            .partition(|(_, e)| !e.whole_call);
         let retry: Vec<String> = refused.iter().map(|(id, _)| id.clone()).collect();
         let (_, still_failed) =
             run_batched(&retry, batch_size, |chunk| ec2.stop(chunk, false, dry_run)).await;
@@ -253,7 +256,8 @@ async fn stop_all<E: Ec2>(
                 ));
             }
         }
-        failed = still_failed;
+        failed = call_failures;
+        failed.extend(still_failed);
     }
     record(
         ec2.region(),
@@ -344,6 +348,7 @@ mod tests {
         instances: Vec<Instance>,
         refuse_hibernation: Vec<&'static str>,
         broken: Vec<&'static str>,
+        throttle_hibernation: bool,
         calls: RefCell<Vec<String>>,
     }
 
@@ -386,6 +391,13 @@ mod tests {
                     code: "IncorrectInstanceState".into(),
                     message: "nope".into(),
                     whole_call: false,
+                });
+            }
+            if hibernate && self.throttle_hibernation {
+                return Err(CallError {
+                    code: "RequestLimitExceeded".into(),
+                    message: "slow down".into(),
+                    whole_call: true,
                 });
             }
             if hibernate && bad(&self.refuse_hibernation) {
@@ -459,6 +471,24 @@ mod tests {
                 "stop i-2"
             ]
         );
+    }
+
+    #[tokio::test]
+    async fn throttled_hibernation_is_a_failure_not_a_refusal() {
+        let ec2 = FakeEc2 {
+            instances: vec![instance(
+                "i-1",
+                InstanceState::Running,
+                &[("TIME", "9~18"), ("AUTOSTOP_HIBERNATE", "true")],
+            )],
+            throttle_hibernation: true,
+            ..Default::default()
+        };
+        let error = run(&ec2, json!({"now": EVENING})).await.unwrap_err();
+        assert!(error
+            .to_string()
+            .contains("i-1 (stop in ap-northeast-2: RequestLimitExceeded)"));
+        assert_eq!(*ec2.calls.borrow(), ["hibernate i-1"]);
     }
 
     #[tokio::test]

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from harness import ROOT, Moto, Watch, image_id, launch, states  # noqa: E402
+from harness import ROOT, Moto, Watch, auto_scaling_group, launch, states  # noqa: E402
 
 SEOUL = ZoneInfo("Asia/Seoul")
 START = datetime(2026, 11, 27, 6, 0, tzinfo=SEOUL)  # Friday 06:00
@@ -53,7 +53,9 @@ def run(moto: Moto, watch: Watch) -> None:
     for name, (tags, state) in FLEET.items():
         ids[name] = launch(ec2, {"AUTOSTOP_ENABLE": "true", "Name": name, **tags}, state=state)[0]
     ids[UNMANAGED] = launch(ec2, {"Name": UNMANAGED, "TIME": "9~18"})[0]
-    ids["asg-member"] = auto_scaling_member(moto, ec2)
+    ids["asg-member"] = auto_scaling_group(
+        moto, ec2, "demo-asg", {"AUTOSTOP_ENABLE": "true", "TIME": "9~18", "Name": "asg-member"}
+    )[0]
     names = {v: k for k, v in ids.items()}
 
     print("\nThe fleet (tags besides AUTOSTOP_ENABLE=true; the default zone is Asia/Seoul):")
@@ -94,27 +96,6 @@ def run(moto: Moto, watch: Watch) -> None:
     print(f"{UNMANAGED} was never touched: it has no AUTOSTOP_ENABLE=true tag.")
     print(f"\n{HOURS} hourly runs: {totals['started']} starts, {totals['stopped']} stops.")
     print("Try it yourself: cargo lambda watch, then cargo lambda invoke ec2-autostop --data-file events/ec2-autostop-now.json")
-
-
-def auto_scaling_member(moto: Moto, ec2) -> str:
-    autoscaling = moto.client("autoscaling")
-    autoscaling.create_launch_configuration(
-        LaunchConfigurationName="demo", ImageId=image_id(ec2), InstanceType="t3.micro"
-    )
-    autoscaling.create_auto_scaling_group(
-        AutoScalingGroupName="demo-asg",
-        LaunchConfigurationName="demo",
-        MinSize=1,
-        MaxSize=1,
-        AvailabilityZones=["ap-northeast-2a"],
-        Tags=[
-            {"Key": "AUTOSTOP_ENABLE", "Value": "true", "PropagateAtLaunch": True},
-            {"Key": "TIME", "Value": "9~18", "PropagateAtLaunch": True},
-            {"Key": "Name", "Value": "asg-member", "PropagateAtLaunch": True},
-        ],
-    )
-    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=["demo-asg"])["AutoScalingGroups"][0]
-    return group["Instances"][0]["InstanceId"]
 
 
 if __name__ == "__main__":

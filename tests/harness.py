@@ -201,3 +201,20 @@ def states(ec2, ids: list[str] | None = None) -> dict[str, str]:
             for instance in reservation["Instances"]:
                 out[instance["InstanceId"]] = instance["State"]["Name"]
     return out
+
+
+def auto_scaling_group(moto: Moto, ec2, name: str, tags: dict[str, str], size: int = 1) -> list[str]:
+    """An EC2 Auto Scaling group whose members carry `tags` (moto adds aws:autoscaling:groupName,
+    as AWS does). Returns the member instance ids."""
+    autoscaling = moto.client("autoscaling")
+    autoscaling.create_launch_configuration(LaunchConfigurationName=name, ImageId=image_id(ec2), InstanceType="t3.micro")
+    autoscaling.create_auto_scaling_group(
+        AutoScalingGroupName=name,
+        LaunchConfigurationName=name,
+        MinSize=size,
+        MaxSize=size,
+        AvailabilityZones=["ap-northeast-2a"],
+        Tags=[{"Key": k, "Value": v, "PropagateAtLaunch": True} for k, v in tags.items()],
+    )
+    group = autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
+    return [i["InstanceId"] for i in group["Instances"]]

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from harness import ROOT, FunctionError, launch, states
+from harness import ROOT, FunctionError, auto_scaling_group, launch, states
 
 SEOUL = ZoneInfo("Asia/Seoul")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -147,22 +147,7 @@ def test_stop_only_and_start_only(watch, ec2):
 
 
 def test_auto_scaling_members_untouched(watch, moto, ec2):
-    autoscaling = moto.client("autoscaling")
-    autoscaling.create_launch_configuration(
-        LaunchConfigurationName="web", ImageId=ec2.describe_images()["Images"][0]["ImageId"], InstanceType="t3.micro"
-    )
-    autoscaling.create_auto_scaling_group(
-        AutoScalingGroupName="web-asg",
-        LaunchConfigurationName="web",
-        MinSize=2,
-        MaxSize=2,
-        AvailabilityZones=["ap-northeast-2a"],
-        Tags=[
-            {"Key": "AUTOSTOP_ENABLE", "Value": "true", "PropagateAtLaunch": True},
-            {"Key": "TIME", "Value": "9~18", "PropagateAtLaunch": True},
-        ],
-    )
-    members = list(states(ec2))
+    members = auto_scaling_group(moto, ec2, "web-asg", {"AUTOSTOP_ENABLE": "true", "TIME": "9~18"}, size=2)
     assert len(members) == 2
     report = run(watch, at(SEOUL, 2026, 11, 25, 22, 0))
     assert set(states(ec2).values()) == {"running"}

@@ -146,31 +146,12 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,
 {
-    match &error {
-        SdkError::ServiceError(service) => {
-            let e = service.err();
-            let code = e.code().unwrap_or("Unknown").to_string();
-            CallError {
-                whole_call: is_call_level(&code),
-                message: e.message().unwrap_or("").to_string(),
-                code,
-            }
-        }
-        SdkError::TimeoutError(_) => CallError {
-            code: "Timeout".into(),
-            message: "the request timed out".into(),
-            whole_call: true,
-        },
-        SdkError::DispatchFailure(f) => CallError {
-            code: "DispatchFailure".into(),
-            message: format!("{f:?}"),
-            whole_call: true,
-        },
-        other => CallError {
-            code: "ResponseError".into(),
-            message: aws_sdk_ec2::error::DisplayErrorContext(other).to_string(),
-            whole_call: true,
-        },
+    let (code, message) = lightsout_lambda::aws_error(&error);
+    let whole_call = !matches!(error, SdkError::ServiceError(_)) || is_call_level(&code);
+    CallError {
+        code,
+        message,
+        whole_call,
     }
 }
 

@@ -43,10 +43,7 @@ impl FunctionError {
 
 impl From<FunctionError> for lambda_runtime::Diagnostic {
     fn from(error: FunctionError) -> Self {
-        lambda_runtime::Diagnostic {
-            error_type: error.error_type().to_string(),
-            error_message: error.to_string(),
-        }
+        lightsout_lambda::diagnostic(error.error_type(), &error)
     }
 }
 

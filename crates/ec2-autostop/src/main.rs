@@ -18,18 +18,7 @@ use report::Report;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_target(false)
-        .with_ansi(false)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    lightsout_lambda::init_logging();
 
     // Shared setup, once per cold start: settings and one EC2 client per region.
     let config = aws_config::defaults(BehaviorVersion::latest()).load().await;

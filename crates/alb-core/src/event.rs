@@ -1,0 +1,902 @@
+//! The one JSON document that flows through every state of the ALB working-hours state machine.
+//!
+//! Every function validates the whole event before its first AWS call, then returns the same
+//! document with its own fields added: fields it does not know are kept as they are.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono_tz::Tz;
+use serde_json::{Map, Value};
+
+use lightsout_schedule::policy::{parse_dates, parse_zone};
+use lightsout_schedule::settings::DEFAULT_ZONE;
+use lightsout_schedule::{DaySet, Schedule, Windows};
+
+use crate::error::AlbError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Http,
+    Https,
+}
+
+impl Protocol {
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            Protocol::Http => "HTTP",
+            Protocol::Https => "HTTPS",
+        }
+    }
+}
+
+/// One entry of `targetGroups`: a listener on `port` forwarding to the target group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetGroupSpec {
+    pub target_group_arn: String,
+    pub protocol: Protocol,
+    pub port: u16,
+    /// The listener's certificate: the entry's own `certificateArn`, else the event's.
+    pub certificate_arn: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    InternetFacing,
+    Internal,
+}
+
+impl Scheme {
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            Scheme::InternetFacing => "internet-facing",
+            Scheme::Internal => "internal",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IpAddressType {
+    Ipv4,
+    Dualstack,
+}
+
+impl IpAddressType {
+    pub fn as_aws(self) -> &'static str {
+        match self {
+            IpAddressType::Ipv4 => "ipv4",
+            IpAddressType::Dualstack => "dualstack",
+        }
+    }
+}
+
+/// Where the decision time came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimeSource {
+    Now,
+    ScheduledTime,
+    Clock,
+}
+
+/// The validated event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlbEvent {
+    pub alb_name: String,
+    pub schedule: Schedule,
+    pub hold_until: Option<DateTime<FixedOffset>>,
+    pub skip_dates: BTreeSet<NaiveDate>,
+    pub subnets: Vec<String>,
+    pub security_groups: Vec<String>,
+    /// Without any `/hostedzone/` prefix.
+    pub hosted_zone_id: String,
+    /// Lower case, with the trailing dot Route 53 uses.
+    pub domain_name: String,
+    pub target_groups: Vec<TargetGroupSpec>,
+    pub certificate_arn: Option<String>,
+    pub alb_arn: Option<String>,
+    pub alb_dns_name: Option<String>,
+    pub alb_hosted_zone_id: Option<String>,
+    pub scheme: Scheme,
+    pub ip_address_type: IpAddressType,
+    pub snapshot_bucket: Option<String>,
+    pub decision_time: DateTime<Utc>,
+    pub time_source: TimeSource,
+}
+
+impl AlbEvent {
+    /// Validates the whole event. All problems are reported at once, each naming its field.
+    pub fn parse(event: &Value, clock: DateTime<Utc>) -> Result<AlbEvent, AlbError> {
+        let Value::Object(map) = event else {
+            return Err(AlbError::invalid(format!(
+                "event: expected a JSON object, got {}",
+                kind(event)
+            )));
+        };
+        let mut f = Fields {
+            map,
+            problems: Vec::new(),
+        };
+        let alb_name = f.alb_name();
+        let windows = f.window();
+        let days = f.days();
+        let zone = f.zone();
+        let hold_until = f.instant("holdUntil");
+        let skip_dates = f.skip_dates();
+        let subnets = f.string_list("subnets", 2);
+        let security_groups = f.string_list("securityGroups", 0);
+        let hosted_zone_id = f.hosted_zone_id();
+        let domain_name = f.domain_name();
+        let certificate_arn =
+            f.optional_arn("certificateArn", &[":certificate/", ":server-certificate/"]);
+        let target_groups = f.target_groups(certificate_arn.as_deref());
+        let alb_arn = f.optional_arn("albArn", &[":loadbalancer/app/"]);
+        let alb_dns_name = f
+            .optional_string("albDNSName")
+            .map(|d| d.to_ascii_lowercase());
+        let alb_hosted_zone_id = f.optional_string("albHostedZoneId");
+        let scheme = f.choice(
+            "scheme",
+            &[
+                ("internet-facing", Scheme::InternetFacing),
+                ("internal", Scheme::Internal),
+            ],
+            Scheme::InternetFacing,
+        );
+        let ip_address_type = f.choice(
+            "ipAddressType",
+            &[
+                ("ipv4", IpAddressType::Ipv4),
+                ("dualstack", IpAddressType::Dualstack),
+            ],
+            IpAddressType::Ipv4,
+        );
+        let snapshot_bucket = f.bucket();
+        let now = f.instant("now");
+        let scheduled = f.instant("time");
+        if !f.problems.is_empty() {
+            return Err(AlbError::invalid(format!(
+                "invalid input: {}",
+                f.problems.join("; ")
+            )));
+        }
+        let (decision_time, time_source) = match (now, scheduled) {
+            (Some(n), _) => (n.with_timezone(&Utc), TimeSource::Now),
+            (None, Some(t)) => (t.with_timezone(&Utc), TimeSource::ScheduledTime),
+            (None, None) => (clock, TimeSource::Clock),
+        };
+        // Every `unwrap_or_default` below is unreachable: a `None` added a problem above.
+        Ok(AlbEvent {
+            alb_name: alb_name.unwrap_or_default(),
+            schedule: Schedule {
+                days: days.unwrap_or(DaySet::EVERY_DAY),
+                windows: windows.unwrap_or(Windows(vec![])),
+                zone: zone.unwrap_or(DEFAULT_ZONE),
+            },
+            hold_until,
+            skip_dates: skip_dates.unwrap_or_default(),
+            subnets: subnets.unwrap_or_default(),
+            security_groups: security_groups.unwrap_or_default(),
+            hosted_zone_id: hosted_zone_id.unwrap_or_default(),
+            domain_name: domain_name.unwrap_or_default(),
+            target_groups: target_groups.unwrap_or_default(),
+            certificate_arn,
+            alb_arn,
+            alb_dns_name,
+            alb_hosted_zone_id,
+            scheme,
+            ip_address_type,
+            snapshot_bucket,
+            decision_time,
+            time_source,
+        })
+    }
+}
+
+/// Reads fields of the event, collecting every problem instead of stopping at the first.
+struct Fields<'a> {
+    map: &'a Map<String, Value>,
+    problems: Vec<String>,
+}
+
+impl Fields<'_> {
+    fn problem(&mut self, field: &str, expected: &str, got: Option<&Value>) {
+        let got = got.map_or("nothing".to_string(), describe);
+        self.problems
+            .push(format!("{field}: expected {expected}, got {got}"));
+    }
+
+    /// A present, non-null value.
+    fn get(&self, field: &str) -> Option<&Value> {
+        self.map.get(field).filter(|v| !v.is_null())
+    }
+
+    fn required_string(&mut self, field: &str, expected: &str) -> Option<String> {
+        match self.get(field) {
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            other => {
+                let other = other.cloned();
+                self.problem(field, expected, other.as_ref());
+                None
+            }
+        }
+    }
+
+    /// Absent, null and "" all mean "not given" (existing inputs send "" for unknown ALB fields).
+    fn optional_string(&mut self, field: &str) -> Option<String> {
+        match self.get(field) {
+            None => None,
+            Some(Value::String(s)) if s.trim().is_empty() => None,
+            Some(Value::String(s)) => Some(s.trim().to_string()),
+            Some(other) => {
+                let other = other.clone();
+                self.problem(field, "a string", Some(&other));
+                None
+            }
+        }
+    }
+
+    fn optional_arn(&mut self, field: &str, kinds: &[&str]) -> Option<String> {
+        let arn = self.optional_string(field)?;
+        if arn.starts_with("arn:") && kinds.iter().any(|k| arn.contains(k)) {
+            return Some(arn);
+        }
+        self.problem(
+            field,
+            &format!("an ARN containing {}", kinds.join(" or ")),
+            Some(&Value::String(arn)),
+        );
+        None
+    }
+
+    fn alb_name(&mut self) -> Option<String> {
+        let expected = "a load balancer name: 1-32 letters, digits and hyphens, not starting or ending with a hyphen";
+        let name = self.required_string("albName", expected)?;
+        let valid = name.len() <= 32
+            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !name.starts_with('-')
+            && !name.ends_with('-')
+            && !name.starts_with("internal-");
+        if valid {
+            return Some(name);
+        }
+        self.problem("albName", expected, Some(&Value::String(name)));
+        None
+    }
+
+    /// `startTime`/`endTime`: whole hours (as numbers or strings) or "HH:MM", as in the TIME tag.
+    fn time_of_day(&mut self, field: &str) -> Option<String> {
+        let expected = "an hour 0-23 or \"HH:MM\"";
+        match self.get(field) {
+            Some(Value::Number(n)) if n.as_u64().is_some_and(|h| h < 24) => Some(n.to_string()),
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            other => {
+                let other = other.cloned();
+                self.problem(field, expected, other.as_ref());
+                None
+            }
+        }
+    }
+
+    fn window(&mut self) -> Option<Windows> {
+        let start = self.time_of_day("startTime");
+        let end = self.time_of_day("endTime");
+        let text = format!("{}~{}", start?, end?);
+        match Windows::parse(&text) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                self.problems.push(format!(
+                    "startTime/endTime: `{text}` is not a working window ({}); expected hours 0-23 or \"HH:MM\"",
+                    e.to_string().trim_start_matches("TIME: ")
+                ));
+                None
+            }
+        }
+    }
+
+    fn days(&mut self) -> Option<DaySet> {
+        let text = match self.get("days")? {
+            Value::String(s) => s.clone(),
+            Value::Array(items) if items.iter().all(Value::is_string) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+            other => {
+                let other = other.clone();
+                self.problem(
+                    "days",
+                    "days such as \"mon-fri\" or [\"월\", \"수\"]",
+                    Some(&other),
+                );
+                return None;
+            }
+        };
+        match DaySet::parse(&text) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                self.problems.push(format!(
+                    "days: {}",
+                    e.to_string().trim_start_matches("DAY: ")
+                ));
+                None
+            }
+        }
+    }
+
+    fn zone(&mut self) -> Option<Tz> {
+        let name = self.optional_string("timezone")?;
+        let zone = parse_zone(&name);
+        if zone.is_none() {
+            self.problem(
+                "timezone",
+                "an IANA time zone such as Asia/Seoul",
+                Some(&Value::String(name)),
+            );
+        }
+        zone
+    }
+
+    fn instant(&mut self, field: &str) -> Option<DateTime<FixedOffset>> {
+        let value = self.get(field)?.clone();
+        match value.as_str().map(str::trim) {
+            Some("") => None,
+            Some(s) => DateTime::parse_from_rfc3339(s).ok().or_else(|| {
+                self.problem(
+                    field,
+                    "an RFC 3339 time such as 2026-11-25T09:00:00+09:00",
+                    Some(&value),
+                );
+                None
+            }),
+            None => {
+                self.problem(field, "an RFC 3339 time string", Some(&value));
+                None
+            }
+        }
+    }
+
+    fn skip_dates(&mut self) -> Option<BTreeSet<NaiveDate>> {
+        let text = match self.get("skipDates") {
+            None => return Some(BTreeSet::new()),
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Array(items)) if items.iter().all(Value::is_string) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(","),
+            Some(other) => {
+                let other = other.clone();
+                self.problem(
+                    "skipDates",
+                    "dates YYYY-MM-DD, as a list or comma-separated",
+                    Some(&other),
+                );
+                return None;
+            }
+        };
+        parse_dates(&text)
+            .map_err(|bad| {
+                self.problems.push(format!(
+                    "skipDates: expected dates YYYY-MM-DD, got \"{bad}\""
+                ))
+            })
+            .ok()
+    }
+
+    fn string_list(&mut self, field: &str, at_least: usize) -> Option<Vec<String>> {
+        let expected = match at_least {
+            0 => "a list of ids".to_string(),
+            n => format!("a list of at least {n} ids"),
+        };
+        match self.get(field) {
+            None if at_least == 0 => Some(vec![]),
+            Some(Value::Array(items))
+                if items.len() >= at_least
+                    && items
+                        .iter()
+                        .all(|i| i.as_str().is_some_and(|s| !s.trim().is_empty())) =>
+            {
+                Some(
+                    items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(|s| s.trim().to_string())
+                        .collect(),
+                )
+            }
+            other => {
+                let other = other.cloned();
+                self.problem(field, &expected, other.as_ref());
+                None
+            }
+        }
+    }
+
+    fn hosted_zone_id(&mut self) -> Option<String> {
+        let id = self.required_string(
+            "hostedZoneId",
+            "a Route 53 hosted zone id such as Z0123456789ABC",
+        )?;
+        let bare = id.trim_start_matches("/hostedzone/").to_string();
+        if !bare.is_empty()
+            && bare
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        {
+            return Some(bare);
+        }
+        self.problem(
+            "hostedZoneId",
+            "a Route 53 hosted zone id such as Z0123456789ABC",
+            Some(&Value::String(id)),
+        );
+        None
+    }
+
+    fn domain_name(&mut self) -> Option<String> {
+        let expected = "a domain name such as dev.example.com";
+        let name = self
+            .required_string("domainName", expected)?
+            .to_ascii_lowercase();
+        let bare = name.trim_end_matches('.');
+        let valid = bare.len() <= 253
+            && bare.contains('.')
+            && bare.split('.').enumerate().all(|(i, label)| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && (label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                        || (i == 0 && label == "*"))
+            });
+        if valid {
+            return Some(format!("{bare}."));
+        }
+        self.problem("domainName", expected, Some(&Value::String(name)));
+        None
+    }
+
+    fn target_groups(&mut self, default_certificate: Option<&str>) -> Option<Vec<TargetGroupSpec>> {
+        let items = match self.get("targetGroups") {
+            Some(Value::Array(items)) if !items.is_empty() => items.clone(),
+            other => {
+                let other = other.cloned();
+                self.problem(
+                    "targetGroups",
+                    "a list of at least one {targetGroupArn, listenerProtocol, listenerPort}",
+                    other.as_ref(),
+                );
+                return None;
+            }
+        };
+        let mut specs = Vec::new();
+        let mut ports = BTreeSet::new();
+        for (i, item) in items.iter().enumerate() {
+            let field = format!("targetGroups[{i}]");
+            let Value::Object(entry) = item else {
+                self.problem(&field, "an object", Some(item));
+                continue;
+            };
+            let mut inner = Fields {
+                map: entry,
+                problems: Vec::new(),
+            };
+            let arn = inner.required_string("targetGroupArn", "a target group ARN");
+            let arn = arn
+                .filter(|a| a.starts_with("arn:") && a.contains(":targetgroup/"))
+                .or_else(|| {
+                    if inner.problems.is_empty() {
+                        inner.problem(
+                            "targetGroupArn",
+                            "a target group ARN (arn:…:targetgroup/…)",
+                            entry.get("targetGroupArn"),
+                        );
+                    }
+                    None
+                });
+            let protocol = match entry
+                .get("listenerProtocol")
+                .and_then(Value::as_str)
+                .map(str::to_ascii_uppercase)
+            {
+                Some(p) if p == "HTTP" => Some(Protocol::Http),
+                Some(p) if p == "HTTPS" => Some(Protocol::Https),
+                _ => {
+                    inner.problem(
+                        "listenerProtocol",
+                        "HTTP or HTTPS",
+                        entry.get("listenerProtocol"),
+                    );
+                    None
+                }
+            };
+            let port = match entry.get("listenerPort") {
+                Some(Value::Number(n)) => n.as_u64(),
+                Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
+                _ => None,
+            }
+            .filter(|p| (1..=65535).contains(p))
+            .map(|p| p as u16);
+            if port.is_none() {
+                inner.problem("listenerPort", "a port 1-65535", entry.get("listenerPort"));
+            }
+            let own_certificate =
+                inner.optional_arn("certificateArn", &[":certificate/", ":server-certificate/"]);
+            let certificate = own_certificate.or_else(|| default_certificate.map(str::to_string));
+            if protocol == Some(Protocol::Https)
+                && certificate.is_none()
+                && inner.problems.is_empty()
+            {
+                inner.problems.push(format!(
+                    "an HTTPS listener needs a certificate: set {field}.certificateArn or certificateArn"
+                ));
+            }
+            if let Some(p) = port {
+                if !ports.insert(p) {
+                    inner.problems.push(format!("listenerPort {p} is used by an earlier target group; one listener per port"));
+                }
+            }
+            for problem in inner.problems {
+                self.problems.push(if problem.starts_with("an HTTPS") {
+                    problem
+                } else {
+                    format!("{field}.{problem}")
+                });
+            }
+            if let (Some(target_group_arn), Some(protocol), Some(port)) = (arn, protocol, port) {
+                specs.push(TargetGroupSpec {
+                    target_group_arn,
+                    protocol,
+                    port,
+                    certificate_arn: certificate,
+                });
+            }
+        }
+        Some(specs)
+    }
+
+    fn choice<T: Copy>(&mut self, field: &str, options: &[(&str, T)], default: T) -> T {
+        let Some(value) = self.optional_string(field) else {
+            return default;
+        };
+        if let Some((_, v)) = options
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(&value))
+        {
+            return *v;
+        }
+        let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+        self.problem(field, &names.join(" or "), Some(&Value::String(value)));
+        default
+    }
+
+    fn bucket(&mut self) -> Option<String> {
+        let name = self.optional_string("snapshotBucket")?;
+        let valid = (3..=63).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+            && name.as_bytes()[0].is_ascii_alphanumeric()
+            && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric();
+        if valid {
+            return Some(name);
+        }
+        self.problem(
+            "snapshotBucket",
+            "an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)",
+            Some(&Value::String(name)),
+        );
+        None
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A bad value, shortly (never the whole of a huge input).
+fn describe(value: &Value) -> String {
+    match value {
+        Value::String(s) => {
+            let shown: String = s.chars().take(64).collect();
+            let more = if s.chars().count() > 64 { "…" } else { "" };
+            format!("\"{shown}{more}\"")
+        }
+        Value::Bool(_) | Value::Number(_) => value.to_string(),
+        Value::Array(items) => format!("an array of {}", items.len()),
+        other => kind(other).to_string(),
+    }
+}
+
+/// Sets `key` in the event (the functions' way of enriching it).
+pub fn set(event: &mut Value, key: &str, value: impl Into<Value>) {
+    if let Value::Object(map) = event {
+        map.insert(key.to_string(), value.into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// An input exactly as existing users send it: empty strings for the ALB fields, integer hours.
+    pub fn legacy_input() -> Value {
+        json!({
+            "albName": "dev-alb",
+            "startTime": 9,
+            "endTime": 18,
+            "subnets": ["subnet-0a1b2c3d", "subnet-4e5f6a7b"],
+            "securityGroups": ["sg-0123456789abcdef0"],
+            "hostedZoneId": "Z0123456789ABCDEFGHIJ",
+            "domainName": "dev.example.com",
+            "targetGroups": [
+                {"targetGroupArn": "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/web/0123456789abcdef", "listenerProtocol": "HTTP", "listenerPort": 80},
+                {"targetGroupArn": "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:targetgroup/web/0123456789abcdef", "listenerProtocol": "HTTPS", "listenerPort": 443}
+            ],
+            "certificateArn": "arn:aws:acm:ap-northeast-2:123456789012:certificate/11111111-2222-3333-4444-555555555555",
+            "albArn": "",
+            "albDNSName": "",
+            "albHostedZoneId": ""
+        })
+    }
+
+    fn clock() -> DateTime<Utc> {
+        "2026-11-25T00:00:00Z".parse().unwrap()
+    }
+
+    fn parse(v: &Value) -> Result<AlbEvent, AlbError> {
+        AlbEvent::parse(v, clock())
+    }
+
+    fn error(v: Value) -> String {
+        let e = parse(&v).unwrap_err();
+        assert_eq!(e.error_type(), "InvalidInput");
+        e.message
+    }
+
+    fn with(changes: Value) -> Value {
+        let mut v = legacy_input();
+        for (k, val) in changes.as_object().unwrap() {
+            if val.is_null() {
+                v.as_object_mut().unwrap().remove(k);
+            } else {
+                v[k] = val.clone();
+            }
+        }
+        v
+    }
+
+    #[test]
+    fn legacy_input_accepted_as_is() {
+        let e = parse(&legacy_input()).unwrap();
+        assert_eq!(e.alb_name, "dev-alb");
+        assert_eq!(e.schedule.windows.to_string(), "09:00–18:59");
+        assert_eq!(e.schedule.days, DaySet::EVERY_DAY);
+        assert_eq!(e.schedule.zone, Tz::Asia__Seoul);
+        assert_eq!(e.domain_name, "dev.example.com.");
+        assert_eq!(e.hosted_zone_id, "Z0123456789ABCDEFGHIJ");
+        assert_eq!(e.target_groups.len(), 2);
+        assert_eq!(e.target_groups[1].protocol, Protocol::Https);
+        assert!(e.target_groups[1]
+            .certificate_arn
+            .as_deref()
+            .unwrap()
+            .ends_with("555555555555"));
+        assert_eq!(
+            e.target_groups[0].certificate_arn.as_deref(),
+            e.certificate_arn.as_deref()
+        );
+        assert!(e.alb_arn.is_none() && e.alb_dns_name.is_none() && e.alb_hosted_zone_id.is_none());
+        assert_eq!(
+            (e.scheme, e.ip_address_type),
+            (Scheme::InternetFacing, IpAddressType::Ipv4)
+        );
+        assert_eq!(
+            (e.decision_time, e.time_source),
+            (clock(), TimeSource::Clock)
+        );
+    }
+
+    #[test]
+    fn new_optional_fields() {
+        let e = parse(&with(json!({
+            "startTime": "09:30", "endTime": "18:00", "days": "월-금", "timezone": "Europe/Berlin",
+            "holdUntil": "2026-11-25T23:00:00+09:00", "skipDates": ["2026-12-25"], "scheme": "internal",
+            "ipAddressType": "dualstack", "snapshotBucket": "my-alb-snapshots", "now": "2026-11-25T10:00:00+09:00",
+            "time": "2026-11-25T00:00:00Z", "hostedZoneId": "/hostedzone/ZABC", "domainName": "Dev.Example.com."
+        })))
+        .unwrap();
+        assert_eq!(e.schedule.windows.to_string(), "09:30–17:59");
+        assert_eq!(e.schedule.days, DaySet::WEEKDAYS);
+        assert_eq!(e.schedule.zone, Tz::Europe__Berlin);
+        assert!(e.hold_until.is_some());
+        assert_eq!(e.skip_dates.len(), 1);
+        assert_eq!(
+            (e.scheme, e.ip_address_type),
+            (Scheme::Internal, IpAddressType::Dualstack)
+        );
+        assert_eq!(e.snapshot_bucket.as_deref(), Some("my-alb-snapshots"));
+        assert_eq!(e.time_source, TimeSource::Now);
+        assert_eq!(e.decision_time.to_rfc3339(), "2026-11-25T01:00:00+00:00");
+        assert_eq!(e.hosted_zone_id, "ZABC");
+        assert_eq!(e.domain_name, "dev.example.com.");
+        let scheduled = parse(&with(json!({"time": "2026-11-25T00:00:00Z"}))).unwrap();
+        assert_eq!(scheduled.time_source, TimeSource::ScheduledTime);
+        let wraps = parse(&with(json!({"startTime": 22, "endTime": "2"}))).unwrap();
+        assert_eq!(wraps.schedule.windows.to_string(), "22:00–02:59 (next day)");
+    }
+
+    #[test]
+    fn https_without_any_certificate_is_named() {
+        let msg = error(with(json!({"certificateArn": ""})));
+        assert_eq!(
+            msg,
+            "invalid input: an HTTPS listener needs a certificate: set targetGroups[1].certificateArn or certificateArn"
+        );
+    }
+
+    #[test]
+    fn every_problem_named_at_once() {
+        let msg = error(
+            json!({"albName": "-bad", "startTime": 25, "subnets": ["subnet-1"], "targetGroups": []}),
+        );
+        for expected in [
+            "albName: expected a load balancer name",
+            "startTime: expected an hour 0-23 or \"HH:MM\", got 25",
+            "endTime: expected an hour 0-23 or \"HH:MM\", got nothing",
+            "subnets: expected a list of at least 2 ids, got an array of 1",
+            "hostedZoneId: expected a Route 53 hosted zone id",
+            "domainName: expected a domain name",
+            "targetGroups: expected a list of at least one",
+        ] {
+            assert!(msg.contains(expected), "missing `{expected}` in: {msg}");
+        }
+    }
+
+    #[test]
+    fn field_level_problems() {
+        let cases = [
+            (
+                json!({"startTime": "9am"}),
+                "startTime/endTime: `9am~18` is not a working window",
+            ),
+            (json!({"days": "someday"}), "days: `someday` is not a day"),
+            (json!({"days": 5}), "days: expected days such as"),
+            (
+                json!({"timezone": "Mars/Base"}),
+                "timezone: expected an IANA time zone such as Asia/Seoul, got \"Mars/Base\"",
+            ),
+            (
+                json!({"holdUntil": "tonight"}),
+                "holdUntil: expected an RFC 3339 time",
+            ),
+            (
+                json!({"skipDates": "12/25"}),
+                "skipDates: expected dates YYYY-MM-DD, got \"12/25\"",
+            ),
+            (
+                json!({"scheme": "public"}),
+                "scheme: expected internet-facing or internal, got \"public\"",
+            ),
+            (
+                json!({"ipAddressType": "v6"}),
+                "ipAddressType: expected ipv4 or dualstack",
+            ),
+            (
+                json!({"snapshotBucket": "My_Bucket"}),
+                "snapshotBucket: expected an S3 bucket name",
+            ),
+            (
+                json!({"albArn": "nope"}),
+                "albArn: expected an ARN containing :loadbalancer/app/",
+            ),
+            (
+                json!({"albDNSName": 7}),
+                "albDNSName: expected a string, got 7",
+            ),
+            (
+                json!({"securityGroups": "sg-1"}),
+                "securityGroups: expected a list of ids, got \"sg-1\"",
+            ),
+            (
+                json!({"now": 1}),
+                "now: expected an RFC 3339 time string, got 1",
+            ),
+            (
+                json!({"albName": "a".repeat(33)}),
+                "albName: expected a load balancer name",
+            ),
+            (
+                json!({"domainName": "no spaces.com"}),
+                "domainName: expected a domain name such as dev.example.com, got \"no spaces.com\"",
+            ),
+        ];
+        for (change, expected) in cases {
+            let msg = error(with(change.clone()));
+            assert!(
+                msg.contains(expected),
+                "{change}: `{expected}` not in: {msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn target_group_problems() {
+        let tg = |v: Value| with(json!({"targetGroups": [v]}));
+        let arn = "arn:aws:elasticloadbalancing:ap-northeast-2:1:targetgroup/a/1";
+        let cases = [
+            (
+                tg(json!("x")),
+                "targetGroups[0]: expected an object, got \"x\"",
+            ),
+            (
+                tg(json!({"listenerProtocol": "HTTP", "listenerPort": 80})),
+                "targetGroups[0].targetGroupArn: expected a target group ARN, got nothing",
+            ),
+            (
+                tg(
+                    json!({"targetGroupArn": "arn:x", "listenerProtocol": "HTTP", "listenerPort": 80}),
+                ),
+                "targetGroups[0].targetGroupArn: expected a target group ARN (arn:…:targetgroup/…)",
+            ),
+            (
+                tg(json!({"targetGroupArn": arn, "listenerProtocol": "TCP", "listenerPort": 80})),
+                "targetGroups[0].listenerProtocol: expected HTTP or HTTPS, got \"TCP\"",
+            ),
+            (
+                tg(json!({"targetGroupArn": arn, "listenerProtocol": "HTTP", "listenerPort": 0})),
+                "targetGroups[0].listenerPort: expected a port 1-65535, got 0",
+            ),
+            (
+                tg(
+                    json!({"targetGroupArn": arn, "listenerProtocol": "http", "listenerPort": "80", "certificateArn": "cert"}),
+                ),
+                "targetGroups[0].certificateArn: expected an ARN",
+            ),
+            (
+                with(json!({"targetGroups": [
+                    {"targetGroupArn": arn, "listenerProtocol": "HTTP", "listenerPort": 80},
+                    {"targetGroupArn": arn, "listenerProtocol": "HTTP", "listenerPort": 80}
+                ]})),
+                "targetGroups[1].listenerPort 80 is used by an earlier target group",
+            ),
+        ];
+        for (input, expected) in cases {
+            let msg = error(input);
+            assert!(msg.contains(expected), "`{expected}` not in: {msg}");
+        }
+        let ok = parse(&tg(
+            json!({"targetGroupArn": arn, "listenerProtocol": "http", "listenerPort": "8080"}),
+        ))
+        .unwrap();
+        assert_eq!(ok.target_groups[0].port, 8080);
+    }
+
+    #[test]
+    fn not_an_object() {
+        assert_eq!(
+            error(json!([1, 2])),
+            "event: expected a JSON object, got an array"
+        );
+        assert_eq!(
+            error(Value::Null),
+            "event: expected a JSON object, got null"
+        );
+    }
+
+    #[test]
+    fn set_keeps_unknown_fields() {
+        let mut v = with(json!({"custom": {"keep": true}}));
+        set(&mut v, "albExists", true);
+        assert_eq!(v["custom"]["keep"], true);
+        assert_eq!(v["albExists"], true);
+    }
+}

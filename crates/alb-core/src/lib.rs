@@ -1,0 +1,13 @@
+//! The ALB working-hours workflow's pure logic: the event every state receives and returns, its
+//! validation, whether the ALB should exist, the snapshot format, and the error types the state
+//! machine tells apart. No AWS dependency.
+
+pub mod decision;
+pub mod error;
+pub mod event;
+pub mod snapshot;
+
+pub use decision::{next_step, should_exist, NextStep};
+pub use error::{AlbError, ErrorKind};
+pub use event::{set, AlbEvent, IpAddressType, Protocol, Scheme, TargetGroupSpec, TimeSource};
+pub use snapshot::AlbSnapshot;

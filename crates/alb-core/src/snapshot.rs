@@ -1,0 +1,220 @@
+//! What is saved of an ALB before it is deleted, so that the morning's ALB is the same one:
+//! every listener with its default actions, rules, certificates, the load-balancer attributes and
+//! tags. Stored as JSON in S3 (see the `lightsout-snapshots` crate).
+
+use serde::{Deserialize, Serialize};
+
+/// Bumped when the format changes incompatibly; a newer snapshot is refused, never half-read.
+pub const SNAPSHOT_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlbSnapshot {
+    pub version: u32,
+    pub alb_name: String,
+    /// RFC 3339, when it was taken.
+    pub taken_at: String,
+    /// The ALB it was taken from (gone by the time it is restored).
+    pub alb_arn: String,
+    pub scheme: String,
+    pub ip_address_type: String,
+    pub listeners: Vec<ListenerSnapshot>,
+    pub attributes: Vec<KeyValue>,
+    pub tags: Vec<KeyValue>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyValue {
+    pub key: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListenerSnapshot {
+    pub port: u16,
+    pub protocol: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_policy: Option<String>,
+    /// The listener's default certificate (HTTPS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_arn: Option<String>,
+    /// Further certificates served by SNI.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_certificate_arns: Vec<String>,
+    pub default_actions: Vec<ActionSnapshot>,
+    /// Non-default rules, by priority.
+    #[serde(default)]
+    pub rules: Vec<RuleSnapshot>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleSnapshot {
+    pub priority: u32,
+    pub conditions: Vec<ConditionSnapshot>,
+    pub actions: Vec<ActionSnapshot>,
+}
+
+/// A listener or rule action: forward (with weights), redirect or fixed response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "type")]
+pub enum ActionSnapshot {
+    #[serde(rename = "forward", rename_all = "camelCase")]
+    Forward {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        order: Option<i32>,
+        target_groups: Vec<WeightedTargetGroup>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stickiness_seconds: Option<i32>,
+    },
+    #[serde(rename = "redirect", rename_all = "camelCase")]
+    Redirect {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        order: Option<i32>,
+        status_code: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        protocol: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        port: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        host: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        path: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        query: Option<String>,
+    },
+    #[serde(rename = "fixed-response", rename_all = "camelCase")]
+    FixedResponse {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        order: Option<i32>,
+        status_code: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        content_type: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message_body: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WeightedTargetGroup {
+    pub target_group_arn: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i32>,
+}
+
+/// A rule condition. `field` is the ELB field name (`path-pattern`, `host-header`, `http-header`,
+/// `query-string`, `http-request-method`, `source-ip`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConditionSnapshot {
+    pub field: String,
+    /// The values: patterns, hosts, methods, CIDRs, header values.
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// `http-header` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header_name: Option<String>,
+    /// `query-string` only: key/value pairs (key may be absent).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub query: Vec<QueryPair>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct QueryPair {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    pub value: String,
+}
+
+impl AlbSnapshot {
+    /// Reads a stored snapshot; a newer version than this code knows is refused.
+    pub fn from_json(bytes: &[u8]) -> Result<AlbSnapshot, String> {
+        let snapshot: AlbSnapshot =
+            serde_json::from_slice(bytes).map_err(|e| format!("snapshot is not valid: {e}"))?;
+        if snapshot.version > SNAPSHOT_VERSION {
+            return Err(format!(
+                "snapshot version {} is newer than this function understands ({SNAPSHOT_VERSION})",
+                snapshot.version
+            ));
+        }
+        Ok(snapshot)
+    }
+
+    /// Where a snapshot of `alb_name` lives in the bucket. Versioning keeps the older ones.
+    pub fn key(alb_name: &str) -> String {
+        format!("lightsout/alb-snapshots/{alb_name}.json")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_json() {
+        let snapshot = AlbSnapshot {
+            version: SNAPSHOT_VERSION,
+            alb_name: "dev-alb".into(),
+            taken_at: "2026-11-25T19:00:00+09:00".into(),
+            alb_arn: "arn:aws:elasticloadbalancing:r:1:loadbalancer/app/dev-alb/1".into(),
+            scheme: "internet-facing".into(),
+            ip_address_type: "ipv4".into(),
+            listeners: vec![ListenerSnapshot {
+                port: 443,
+                protocol: "HTTPS".into(),
+                ssl_policy: Some("ELBSecurityPolicy-TLS13-1-2-2021-06".into()),
+                certificate_arn: Some("arn:aws:acm:r:1:certificate/a".into()),
+                extra_certificate_arns: vec!["arn:aws:acm:r:1:certificate/b".into()],
+                default_actions: vec![ActionSnapshot::Forward {
+                    order: Some(1),
+                    target_groups: vec![WeightedTargetGroup {
+                        target_group_arn: "tg-a".into(),
+                        weight: Some(80),
+                    }],
+                    stickiness_seconds: None,
+                }],
+                rules: vec![RuleSnapshot {
+                    priority: 10,
+                    conditions: vec![ConditionSnapshot {
+                        field: "path-pattern".into(),
+                        values: vec!["/ws*".into()],
+                        header_name: None,
+                        query: vec![],
+                    }],
+                    actions: vec![ActionSnapshot::FixedResponse {
+                        order: None,
+                        status_code: "503".into(),
+                        content_type: Some("text/plain".into()),
+                        message_body: Some("closed".into()),
+                    }],
+                }],
+            }],
+            attributes: vec![KeyValue {
+                key: "idle_timeout.timeout_seconds".into(),
+                value: "300".into(),
+            }],
+            tags: vec![KeyValue {
+                key: "team".into(),
+                value: "web".into(),
+            }],
+        };
+        let json = serde_json::to_vec(&snapshot).unwrap();
+        assert!(String::from_utf8_lossy(&json).contains(r#""type":"fixed-response""#));
+        assert_eq!(AlbSnapshot::from_json(&json).unwrap(), snapshot);
+    }
+
+    #[test]
+    fn refuses_newer_or_broken_snapshots() {
+        let newer = br#"{"version": 99, "albName": "a", "takenAt": "", "albArn": "", "scheme": "", "ipAddressType": "", "listeners": [], "attributes": [], "tags": []}"#;
+        assert!(AlbSnapshot::from_json(newer)
+            .unwrap_err()
+            .contains("version 99 is newer"));
+        assert!(AlbSnapshot::from_json(b"{}")
+            .unwrap_err()
+            .starts_with("snapshot is not valid"));
+    }
+}

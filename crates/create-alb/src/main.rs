@@ -1,0 +1,62 @@
+//! CreateALB: makes the ALB and its listeners, or restores the snapshot saved when it was
+//! deleted. Reuses what already exists, so a second run changes nothing.
+//!
+//! Adds `albExists`, `albArn`, `albDNSName`, `albHostedZoneId`, `albCreated`,
+//! `restoredFromSnapshot`, `snapshotKey`, `listenersCreated` and `rulesCreated`.
+
+use aws_config::BehaviorVersion;
+use chrono::Utc;
+use lambda_runtime::Error;
+use serde_json::Value;
+
+use lightsout_alb::{set, AlbError, AlbEvent, AlbSnapshot};
+use lightsout_elbv2::Elbv2;
+use lightsout_snapshots::SnapshotStore;
+
+async fn handle(mut event: Value, elbv2: &Elbv2, store: &SnapshotStore) -> Result<Value, AlbError> {
+    let input = AlbEvent::parse(&event, Utc::now())?;
+    let snapshot = match &input.snapshot_bucket {
+        Some(bucket) => store.load(bucket, &input.alb_name).await?,
+        None => None,
+    };
+    let created = elbv2.create(&input, snapshot.as_ref()).await?;
+    tracing::info!(
+        alb = input.alb_name,
+        created = created.created,
+        restored = snapshot.is_some(),
+        listeners_created = created.listeners_created,
+        rules_created = created.rules_created,
+        "ALB in place"
+    );
+    set(&mut event, "albExists", true);
+    set(&mut event, "albArn", created.alb.arn);
+    set(&mut event, "albDNSName", created.alb.dns_name);
+    set(
+        &mut event,
+        "albHostedZoneId",
+        created.alb.canonical_hosted_zone_id,
+    );
+    set(&mut event, "albCreated", created.created);
+    set(&mut event, "restoredFromSnapshot", snapshot.is_some());
+    set(
+        &mut event,
+        "snapshotKey",
+        snapshot.map_or(Value::Null, |s| AlbSnapshot::key(&s.alb_name).into()),
+    );
+    set(&mut event, "listenersCreated", created.listeners_created);
+    set(&mut event, "rulesCreated", created.rules_created);
+    Ok(event)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lightsout_lambda::init_logging();
+    let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let (elbv2, store) = (Elbv2::new(&config), SnapshotStore::new(&config));
+    lightsout_lambda::serve(|event| async {
+        handle(event, &elbv2, &store)
+            .await
+            .map_err(|e| lightsout_lambda::diagnostic(e.error_type(), &e))
+    })
+    .await
+}

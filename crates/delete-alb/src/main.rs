@@ -1,0 +1,66 @@
+//! DeleteALB: saves a snapshot of the ALB to S3 (when `snapshotBucket` is set), then deletes the
+//! ALB. Nothing is deleted that could not be saved. An ALB already gone is a success.
+//!
+//! Adds `albExists` (false), `albDeleted`, `albAlreadyGone` and `snapshotKey`.
+
+use aws_config::BehaviorVersion;
+use chrono::{SecondsFormat, Utc};
+use lambda_runtime::Error;
+use serde_json::Value;
+
+use lightsout_alb::{set, AlbError, AlbEvent, ErrorKind};
+use lightsout_elbv2::Elbv2;
+use lightsout_snapshots::SnapshotStore;
+
+async fn handle(mut event: Value, elbv2: &Elbv2, store: &SnapshotStore) -> Result<Value, AlbError> {
+    let input = AlbEvent::parse(&event, Utc::now())?;
+    let Some(alb) = elbv2.find(&input.alb_name).await? else {
+        tracing::info!(alb = input.alb_name, "already gone");
+        set(&mut event, "albExists", false);
+        set(&mut event, "albDeleted", false);
+        set(&mut event, "albAlreadyGone", true);
+        set(&mut event, "snapshotKey", Value::Null);
+        return Ok(event);
+    };
+    let snapshot_key = match &input.snapshot_bucket {
+        Some(bucket) => {
+            let taken_at = Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true);
+            let snapshot = elbv2
+                .snapshot(&alb, &input.alb_name, &taken_at)
+                .await
+                .map_err(|e| match e.kind {
+                    ErrorKind::UnsupportedConfiguration => e,
+                    _ => AlbError::new(
+                        e.kind,
+                        format!("taking the snapshot failed, nothing was deleted: {e}"),
+                    ),
+                })?;
+            Some(store.save(bucket, &snapshot).await?)
+        }
+        None => None,
+    };
+    let existed = elbv2.delete(&alb.arn).await?;
+    tracing::info!(alb = input.alb_name, arn = alb.arn, snapshot = ?snapshot_key, "deleted");
+    set(&mut event, "albExists", false);
+    set(&mut event, "albDeleted", existed);
+    set(&mut event, "albAlreadyGone", !existed);
+    set(
+        &mut event,
+        "snapshotKey",
+        snapshot_key.map_or(Value::Null, Value::from),
+    );
+    Ok(event)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lightsout_lambda::init_logging();
+    let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let (elbv2, store) = (Elbv2::new(&config), SnapshotStore::new(&config));
+    lightsout_lambda::serve(|event| async {
+        handle(event, &elbv2, &store)
+            .await
+            .map_err(|e| lightsout_lambda::diagnostic(e.error_type(), &e))
+    })
+    .await
+}

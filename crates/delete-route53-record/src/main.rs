@@ -1,0 +1,85 @@
+//! DeleteRoute53Record: deletes the domain's A/AAAA records only where they are aliases to this
+//! ALB. Missing is a success; a record pointing anywhere else is left alone and said in the event.
+//!
+//! Adds `recordExists` (false: no record of this ALB's is left), `recordDeleted` and `recordStatus` (`deleted`, `missing` or
+//! `left alone: …`).
+
+use aws_config::BehaviorVersion;
+use aws_sdk_route53::types::RrType;
+use chrono::Utc;
+use lambda_runtime::Error;
+use serde_json::Value;
+
+use lightsout_alb::{set, AlbError, AlbEvent};
+use lightsout_route53::{AlbTarget, Dns, RecordState};
+
+async fn handle(mut event: Value, dns: &Dns) -> Result<Value, AlbError> {
+    let input = AlbEvent::parse(&event, Utc::now())?;
+    let Some(dns_name) = &input.alb_dns_name else {
+        return Err(AlbError::invalid(
+            "invalid input: albDNSName: expected the ALB's DNS name (CheckExistingALB sets it) to tell \
+             this ALB's record from others, got nothing",
+        ));
+    };
+    let target = AlbTarget {
+        name: &input.alb_name,
+        dns_name,
+        hosted_zone_id: "",
+    };
+    let mut ours = Vec::new();
+    let mut elsewhere = Vec::new();
+    for kind in [RrType::A, RrType::Aaaa] {
+        match dns
+            .state(
+                &input.hosted_zone_id,
+                &input.domain_name,
+                kind.clone(),
+                &target,
+            )
+            .await?
+        {
+            RecordState::Ours(record) => ours.push(record),
+            RecordState::Missing => {}
+            RecordState::Stale(record) => elsewhere.push(format!(
+                "{} is an alias to an earlier ALB ({})",
+                kind.as_str(),
+                record.alias_target().map_or("", |a| a.dns_name())
+            )),
+            RecordState::Elsewhere(what) => elsewhere.push(format!("{} is {what}", kind.as_str())),
+        }
+    }
+    let deleted = !ours.is_empty();
+    dns.delete(&input.hosted_zone_id, ours).await?;
+    let status = match (deleted, elsewhere.is_empty()) {
+        (_, false) => format!("left alone: {}", elsewhere.join("; ")),
+        (true, true) => "deleted".to_string(),
+        (false, true) => "missing".to_string(),
+    };
+    tracing::info!(
+        domain = input.domain_name,
+        deleted,
+        status,
+        "record checked"
+    );
+    set(
+        &mut event,
+        "recordExists",
+        !elsewhere.is_empty() && !deleted,
+    );
+    set(&mut event, "recordDeleted", deleted);
+    set(&mut event, "recordStatus", status);
+    Ok(event)
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    lightsout_lambda::init_logging();
+    let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let dns = Dns::new(&config);
+    lightsout_lambda::serve(|event| async {
+        handle(event, &dns)
+            .await
+            .map_err(|e| lightsout_lambda::diagnostic(e.error_type(), &e))
+    })
+    .await
+}

@@ -11,15 +11,19 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import ROOT, Moto, Watch  # noqa: E402
+from harness import ROOT, LambdaRouter, Moto, Watch, free_port  # noqa: E402
 
 LOG_DIR = Path(os.environ.get("LIGHTSOUT_LOG_DIR", ROOT / ".local" / "logs"))
 
 
+ROUTER_PORT = free_port()
+
+
 @pytest.fixture(scope="session")
 def moto():
+    """moto, whose Step Functions engine sends Lambda invocations to the router (see `router`)."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    server = Moto(LOG_DIR)
+    server = Moto(LOG_DIR, lambda_port=ROUTER_PORT)
     yield server
     server.stop()
 
@@ -30,6 +34,13 @@ def watch(moto):
     w = Watch(moto, LOG_DIR, env={"PAGE_SIZE": "5"})
     yield w
     w.stop()
+
+
+@pytest.fixture(scope="session")
+def router(moto, watch):
+    r = LambdaRouter(ROUTER_PORT, moto.url, watch.url)
+    yield r
+    r.stop()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -65,20 +66,31 @@ def _venv_bin(name: str) -> str:
 class Moto:
     """moto_server on a free loopback port. `reset()` empties every service between tests."""
 
-    def __init__(self, log_dir: Path):
+    def __init__(self, log_dir: Path, lambda_port: int | None = None):
+        """`lambda_port`: where moto's Step Functions engine sends Lambda invocations (and its other
+        service calls): a LambdaRouter listening there. Without it, moto uses its own port."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = open(log_dir / f"moto-{self.port}.log", "wb")
+        env = dict(os.environ)
+        env["MOTO_PORT"] = str(lambda_port or self.port)
         self.proc = subprocess.Popen(
             [_venv_bin("moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            env=env,
         )
         _wait_for_port(self.port, self.proc, "moto_server", 30)
 
     def reset(self) -> None:
         req = urllib.request.Request(f"{self.url}/moto-api/reset", method="POST")
+        urllib.request.urlopen(req, timeout=10).read()
+
+    def execute_state_machines(self) -> None:
+        """Switches on moto's Step Functions interpreter (off by default: executions then do nothing)."""
+        body = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
+        req = urllib.request.Request(f"{self.url}/moto-api/config", data=body, method="POST")
         urllib.request.urlopen(req, timeout=10).read()
 
     def client(self, service: str, region: str = REGION):
@@ -170,6 +182,85 @@ class Watch:
     def stop(self) -> None:
         _stop(self.proc)
         self.log.close()
+
+
+class LambdaRouter:
+    """Stands between moto's Step Functions engine and the functions.
+
+    moto sends a Task's Lambda invocation to `POST /2015-03-31/functions/<function ARN>/invocations`
+    on its MOTO_PORT; this router serves that port. It sends the invocation to `cargo lambda watch`
+    under the function's name (the part of the ARN after `:function:`), and turns watch's
+    HTTP 500 `{errorType, errorMessage}` into what Lambda answers: 200 with
+    `X-Amz-Function-Error: Unhandled`, so Retry/Catch see the function's error type. Every other
+    request (SNS publish, …) goes to moto unchanged.
+
+    `fail_next(name, error_type, times)` makes the next invocations of a function fail before they
+    reach it, as a transient fault would; `invocations` counts what each function was asked."""
+
+    def __init__(self, port: int, moto_url: str, watch_url: str):
+        import collections
+        import http.server
+        import threading
+
+        self.port = port
+        self.invocations: collections.Counter[str] = collections.Counter()
+        self.faults: dict[str, list[str]] = {}
+        router = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _relay(self, url: str, body: bytes) -> tuple[int, dict, bytes]:
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length")}
+                req = urllib.request.Request(url, data=body if self.command != "GET" else None, method=self.command, headers=headers)
+                try:
+                    with urllib.request.urlopen(req, timeout=900) as resp:
+                        return resp.status, dict(resp.headers), resp.read()
+                except urllib.error.HTTPError as err:
+                    return err.code, dict(err.headers), err.read()
+
+            def _handle(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                path = urllib.parse.unquote(self.path)
+                if path.startswith("/2015-03-31/functions/") and path.endswith("/invocations"):
+                    arn = path[len("/2015-03-31/functions/"):-len("/invocations")]
+                    name = arn.split(":function:")[-1].split(":")[0]
+                    router.invocations[name] += 1
+                    pending = router.faults.get(name) or []
+                    if pending:
+                        error_type = pending.pop(0)
+                        payload = json.dumps({"errorType": error_type, "errorMessage": f"injected {error_type}"}).encode()
+                        return self._reply(200, {"X-Amz-Function-Error": "Unhandled"}, payload)
+                    status, _, answer = self._relay(f"{watch_url}/2015-03-31/functions/{name}/invocations", body)
+                    extra = {"X-Amz-Function-Error": "Unhandled"} if status >= 400 else {}
+                    return self._reply(200 if status >= 400 else status, extra, answer)
+                status, headers, answer = self._relay(f"{moto_url}{self.path}", body)
+                keep = {k: v for k, v in headers.items() if k.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date")}
+                return self._reply(status, keep, answer)
+
+            def _reply(self, status: int, headers: dict, body: bytes):
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _handle
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def fail_next(self, function: str, error_type: str, times: int = 1) -> None:
+        self.faults.setdefault(function, []).extend([error_type] * times)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 # --- EC2 helpers shared by the tests and the demo -------------------------------------------

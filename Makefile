@@ -37,9 +37,14 @@ lint:
 unit:
 	cargo test --workspace
 
-template: setup
+template: setup node_modules
 	cfn-lint template.yaml
 	sam validate --lint --template template.yaml
+	npx --no-install asl-validator --json-path statemachine/alb-scheduler.asl.json
+
+node_modules: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch node_modules
 
 integration: setup
 	cargo build --workspace
@@ -54,4 +59,4 @@ build: setup
 	fi
 
 clean:
-	rm -rf .local .aws-sam
+	rm -rf .local .aws-sam node_modules

@@ -388,21 +388,22 @@ impl Fields<'_> {
             0 => "a list of ids".to_string(),
             n => format!("a list of at least {n} ids"),
         };
+        // Blank entries are dropped: a template that joins an empty parameter list sends [""].
+        let ids = |items: &Vec<Value>| -> Vec<String> {
+            items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        };
         match self.get(field) {
             None if at_least == 0 => Some(vec![]),
             Some(Value::Array(items))
-                if items.len() >= at_least
-                    && items
-                        .iter()
-                        .all(|i| i.as_str().is_some_and(|s| !s.trim().is_empty())) =>
+                if items.iter().all(Value::is_string) && ids(items).len() >= at_least =>
             {
-                Some(
-                    items
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .map(|s| s.trim().to_string())
-                        .collect(),
-                )
+                Some(ids(items))
             }
             other => {
                 let other = other.cloned();
@@ -878,6 +879,17 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(ok.target_groups[0].port, 8080);
+    }
+
+    #[test]
+    fn blank_list_entries_are_dropped() {
+        let e = parse(&with(json!({"securityGroups": [""]}))).unwrap();
+        assert!(e.security_groups.is_empty());
+        let msg = error(with(json!({"subnets": ["subnet-1", " "]})));
+        assert!(
+            msg.contains("subnets: expected a list of at least 2 ids"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -302,8 +302,24 @@ def test_each_function_alone_with_the_sample_events(watch, moto, infra):
     created = invoke("create-alb", "alb-create.json")
     assert created["albCreated"] is True
     live = {k: created[k] for k in ("albArn", "albDNSName", "albHostedZoneId")}
+    again = invoke("create-alb", "alb-create.json")  # idempotent: reuses, creates nothing
+    assert (again["albCreated"], again["listenersCreated"], again["rulesCreated"]) == (False, 0, 0)
+    assert again["albArn"] == created["albArn"]
     assert invoke("create-route53-record", "alb-create-record.json", live)["recordChanged"] is True
     assert invoke("delete-route53-record", "alb-delete-record.json", live)["recordStatus"] == "deleted"
     deleted = invoke("delete-alb", "alb-delete.json", live)
     assert deleted["albDeleted"] is True and deleted["snapshotKey"] == "lightsout/alb-snapshots/dev-alb.json"
     assert alb(moto) is None and record(moto, infra["zone"]) is None
+    gone = invoke("delete-alb", "alb-delete.json", live)  # already gone: a success that says so
+    assert (gone["albDeleted"], gone["albAlreadyGone"]) == (False, True)
+    assert invoke("delete-route53-record", "alb-delete-record.json", live)["recordStatus"] == "missing"
+
+
+def test_dualstack_gets_a_and_aaaa_aliases(machine, moto, infra):
+    succeeded(machine.run(legacy_input(infra, now=MORNING, ipAddressType="dualstack")))
+    lb = alb(moto)
+    for kind in ("A", "AAAA"):
+        assert record(moto, infra["zone"], kind)["AliasTarget"]["DNSName"].rstrip(".") == lb["DNSName"], kind
+    out = succeeded(machine.run(legacy_input(infra, now=EVENING, ipAddressType="dualstack")))
+    assert out["recordStatus"] == "deleted"
+    assert record(moto, infra["zone"], "A") is None and record(moto, infra["zone"], "AAAA") is None

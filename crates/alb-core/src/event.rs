@@ -9,6 +9,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde_json::{Map, Value};
 
+use lightsout_schedule::event::{describe, kind};
 use lightsout_schedule::policy::{parse_dates, parse_zone};
 use lightsout_schedule::settings::DEFAULT_ZONE;
 use lightsout_schedule::{DaySet, Schedule, Windows};
@@ -588,31 +589,6 @@ impl Fields<'_> {
             Some(&Value::String(name)),
         );
         None
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// A bad value, shortly (never the whole of a huge input).
-fn describe(value: &Value) -> String {
-    match value {
-        Value::String(s) => {
-            let shown: String = s.chars().take(64).collect();
-            let more = if s.chars().count() > 64 { "…" } else { "" };
-            format!("\"{shown}{more}\"")
-        }
-        Value::Bool(_) | Value::Number(_) => value.to_string(),
-        Value::Array(items) => format!("an array of {}", items.len()),
-        other => kind(other).to_string(),
     }
 }
 

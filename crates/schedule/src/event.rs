@@ -84,7 +84,8 @@ fn instant(field: &'static str, value: &Value) -> Result<DateTime<Utc>, EventErr
         })
 }
 
-fn kind(value: &Value) -> &'static str {
+/// What kind of JSON value this is, for error messages ("an array", "a number", …).
+pub fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -96,7 +97,7 @@ fn kind(value: &Value) -> &'static str {
 }
 
 /// A short description of a bad value for an error message (never the whole of a huge input).
-fn describe(value: &Value) -> String {
+pub fn describe(value: &Value) -> String {
     match value {
         Value::String(s) => {
             let shown: String = s.chars().take(64).collect();
@@ -104,6 +105,7 @@ fn describe(value: &Value) -> String {
             format!("\"{shown}{more}\"")
         }
         Value::Bool(_) | Value::Number(_) => value.to_string(),
+        Value::Array(items) => format!("an array of {}", items.len()),
         other => kind(other).to_string(),
     }
 }

@@ -1,0 +1,470 @@
+//! On-demand wake/sleep requests: what the HTTP API accepts, what travels on the queue, and the
+//! outcome the consumer records. No AWS dependency.
+//!
+//! A request body:
+//! `{"action": "wake", "instanceIds": ["i-0abc…"], "until": "2026-11-25T23:00:00+09:00", "requestedBy": "mina"}`
+//! or `{"action": "sleep", "tag": {"key": "Team", "value": "api"}}`.
+
+pub mod hold;
+
+use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use lightsout_schedule::event::describe;
+
+/// The largest body the API takes (bytes); larger ones get 413.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// At most this many instance ids in one request.
+pub const MAX_INSTANCE_IDS: usize = 50;
+const FIELDS: &str = "action, instanceIds, tag, until, requestedBy";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    /// Start now and keep running until `until` (the `AUTOSTOP_HOLD_UNTIL` tag).
+    Wake,
+    /// Stop now and clear any hold.
+    Sleep,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Wake => "wake",
+            Action::Sleep => "sleep",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TagSelector {
+    pub key: String,
+    pub value: String,
+}
+
+/// Which instances a request is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Target {
+    InstanceIds(Vec<String>),
+    Tag(TagSelector),
+}
+
+impl Target {
+    /// A stable name for the target: the FIFO message group (requests for the same instances are
+    /// carried out in order).
+    pub fn group(&self) -> String {
+        match self {
+            Target::InstanceIds(ids) => {
+                let mut ids = ids.clone();
+                ids.sort();
+                let joined = ids.join(",");
+                // Message group ids are at most 128 characters.
+                if joined.len() <= 128 {
+                    joined
+                } else {
+                    format!("ids-{:016x}", fnv1a(&joined))
+                }
+            }
+            Target::Tag(t) => {
+                let text = format!("tag:{}={}", t.key, t.value);
+                if text.len() <= 128 {
+                    text
+                } else {
+                    format!("tag-{:016x}", fnv1a(&text))
+                }
+            }
+        }
+    }
+}
+
+fn fnv1a(text: &str) -> u64 {
+    text.bytes().fold(0xcbf29ce484222325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+    })
+}
+
+/// A validated request, as it travels on the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Request {
+    pub request_id: String,
+    pub action: Action,
+    pub target: Target,
+    /// Wake only: keep running until then. None: until the end of today's window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<String>,
+    pub requested_by: String,
+    pub received_at: String,
+}
+
+/// Why a body was refused: the status and the message the API answers with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub status: u16,
+    pub message: String,
+}
+
+impl Refusal {
+    fn bad(message: impl Into<String>) -> Refusal {
+        Refusal {
+            status: 400,
+            message: message.into(),
+        }
+    }
+}
+
+/// Checks an `Idempotency-Key` header: it becomes the request id.
+pub fn idempotency_key(value: &str) -> Result<String, Refusal> {
+    let key = value.trim();
+    let valid = (1..=128).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    if valid {
+        Ok(key.to_string())
+    } else {
+        Err(Refusal::bad(
+            "Idempotency-Key: expected 1-128 letters, digits, '-', '_', '.' or ':'",
+        ))
+    }
+}
+
+/// Validates a request body. `now` is for checking that `until` is in the future.
+pub fn parse_body(
+    body: Option<&[u8]>,
+    request_id: String,
+    now: DateTime<Utc>,
+) -> Result<Request, Refusal> {
+    let body = match body {
+        Some(b) if !b.iter().all(u8::is_ascii_whitespace) => b,
+        _ => return Err(Refusal::bad("No body was found")),
+    };
+    if body.len() > MAX_BODY_BYTES {
+        return Err(Refusal {
+            status: 413,
+            message: format!(
+                "Body is {} bytes; the limit is {MAX_BODY_BYTES}",
+                body.len()
+            ),
+        });
+    }
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| Refusal::bad(format!("Body is not valid JSON: {e}")))?;
+    let Value::Object(fields) = value else {
+        return Err(Refusal::bad(format!(
+            "Body: expected a JSON object, got {}",
+            describe(&value)
+        )));
+    };
+    if let Some(unknown) = fields
+        .keys()
+        .find(|k| !FIELDS.split(", ").any(|f| f == k.as_str()))
+    {
+        return Err(Refusal::bad(format!(
+            "unknown field `{unknown}`; expected {FIELDS}"
+        )));
+    }
+    let action = match fields.get("action") {
+        Some(Value::String(s)) if s == "wake" => Action::Wake,
+        Some(Value::String(s)) if s == "sleep" => Action::Sleep,
+        Some(Value::String(s)) => {
+            return Err(Refusal::bad(format!(
+                "action: `{s}` is not an action; allowed: wake, sleep"
+            )))
+        }
+        other => {
+            return Err(Refusal::bad(format!(
+                "action: expected \"wake\" or \"sleep\", got {}",
+                other.map_or("nothing".into(), describe)
+            )))
+        }
+    };
+    let target = target(&fields)?;
+    let until = match (fields.get("until"), action) {
+        (None | Some(Value::Null), _) => None,
+        (Some(_), Action::Sleep) => {
+            return Err(Refusal::bad("until: only a wake request takes `until`"))
+        }
+        (Some(v), Action::Wake) => {
+            let at = v
+                .as_str()
+                .and_then(|s| DateTime::<FixedOffset>::parse_from_rfc3339(s.trim()).ok())
+                .ok_or_else(|| {
+                    Refusal::bad(format!(
+                        "until: expected an RFC 3339 time such as 2026-11-25T23:00:00+09:00, got {}",
+                        describe(v)
+                    ))
+                })?;
+            if at <= now {
+                return Err(Refusal::bad(format!(
+                    "until: {} is not in the future",
+                    at.to_rfc3339()
+                )));
+            }
+            Some(at.to_rfc3339())
+        }
+    };
+    let requested_by = match fields.get("requestedBy") {
+        None | Some(Value::Null) => "anonymous".to_string(),
+        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= 128 => {
+            s.trim().to_string()
+        }
+        Some(other) => {
+            return Err(Refusal::bad(format!(
+                "requestedBy: expected a name of 1-128 characters, got {}",
+                describe(other)
+            )))
+        }
+    };
+    Ok(Request {
+        request_id,
+        action,
+        target,
+        until,
+        requested_by,
+        received_at: now.to_rfc3339_opts(SecondsFormat::Secs, true),
+    })
+}
+
+fn target(fields: &Map<String, Value>) -> Result<Target, Refusal> {
+    match (fields.get("instanceIds"), fields.get("tag")) {
+        (Some(_), Some(_)) => Err(Refusal::bad("instanceIds, tag: expected one of them, got both")),
+        (None, None) => Err(Refusal::bad(
+            "instanceIds or tag: expected a list of instance ids or a tag {\"key\", \"value\"}, got neither",
+        )),
+        (Some(ids), None) => {
+            let list = ids.as_array().filter(|l| !l.is_empty() && l.len() <= MAX_INSTANCE_IDS).ok_or_else(|| {
+                Refusal::bad(format!(
+                    "instanceIds: expected a list of 1-{MAX_INSTANCE_IDS} instance ids, got {}",
+                    describe(ids)
+                ))
+            })?;
+            let mut out = Vec::new();
+            for (i, id) in list.iter().enumerate() {
+                match id.as_str() {
+                    Some(s) if is_instance_id(s) => {
+                        if !out.iter().any(|o| o == s) {
+                            out.push(s.to_string())
+                        }
+                    }
+                    _ => {
+                        return Err(Refusal::bad(format!(
+                            "instanceIds[{i}]: expected an instance id such as i-0123456789abcdef0, got {}",
+                            describe(id)
+                        )))
+                    }
+                }
+            }
+            Ok(Target::InstanceIds(out))
+        }
+        (None, Some(tag)) => {
+            let key = tag.get("key").and_then(Value::as_str).map(str::trim).filter(|k| !k.is_empty());
+            let value = tag.get("value").and_then(Value::as_str);
+            match (tag.as_object(), key, value) {
+                (Some(obj), Some(key), Some(value)) if obj.len() == 2 && key.len() <= 128 && value.len() <= 256 => {
+                    if key == "AUTOSTOP_ENABLE" || key.starts_with("aws:") {
+                        return Err(Refusal::bad(format!("tag.key: `{key}` cannot select instances; use a tag of your own")));
+                    }
+                    Ok(Target::Tag(TagSelector { key: key.to_string(), value: value.to_string() }))
+                }
+                _ => Err(Refusal::bad(format!(
+                    "tag: expected {{\"key\": \"Team\", \"value\": \"api\"}}, got {}",
+                    describe(tag)
+                ))),
+            }
+        }
+    }
+}
+
+fn is_instance_id(s: &str) -> bool {
+    s.strip_prefix("i-").is_some_and(|hex| {
+        (hex.len() == 8 || hex.len() == 17)
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+    })
+}
+
+/// What happened to one instance.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceOutcome {
+    pub instance_id: String,
+    /// `started`, `already running`, `stopped`, `already stopped`, `refused`, `not found`.
+    pub result: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// The recorded outcome of a request (the body of `GET /requests/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub request_id: String,
+    pub action: Action,
+    /// `done` (every instance as asked), `refused` (none could be acted on) or `partial`.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_until: Option<String>,
+    pub requested_by: String,
+    pub received_at: String,
+    pub completed_at: String,
+    pub instances: Vec<InstanceOutcome>,
+}
+
+impl Outcome {
+    /// Where the outcome of `request_id` is kept in the outcomes bucket.
+    pub fn key(request_id: &str) -> String {
+        format!("requests/{request_id}.json")
+    }
+
+    pub fn status_of(instances: &[InstanceOutcome]) -> &'static str {
+        let refused = |o: &InstanceOutcome| o.result == "refused" || o.result == "not found";
+        match (instances.iter().all(refused), instances.iter().any(refused)) {
+            (true, _) => "refused",
+            (false, true) => "partial",
+            (false, false) => "done",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-25T10:00:00Z".parse().unwrap()
+    }
+
+    fn parse(body: &str) -> Result<Request, Refusal> {
+        parse_body(Some(body.as_bytes()), "req-1".into(), now())
+    }
+
+    fn refusal(body: &str) -> String {
+        let r = parse(body).unwrap_err();
+        assert_eq!(r.status, 400, "{}", r.message);
+        r.message
+    }
+
+    #[test]
+    fn wake_and_sleep() {
+        let wake = parse(r#"{"action": "wake", "instanceIds": ["i-0123456789abcdef0", "i-0123456789abcdef0"], "until": "2026-11-25T23:00:00+09:00", "requestedBy": "mina"}"#).unwrap();
+        assert_eq!(wake.action, Action::Wake);
+        assert_eq!(
+            wake.target,
+            Target::InstanceIds(vec!["i-0123456789abcdef0".into()])
+        );
+        assert_eq!(wake.until.as_deref(), Some("2026-11-25T23:00:00+09:00"));
+        assert_eq!(wake.requested_by, "mina");
+        let sleep =
+            parse(r#"{"action": "sleep", "tag": {"key": "Team", "value": "api"}}"#).unwrap();
+        assert_eq!(
+            sleep.target,
+            Target::Tag(TagSelector {
+                key: "Team".into(),
+                value: "api".into()
+            })
+        );
+        assert_eq!(sleep.requested_by, "anonymous");
+        // The queued form round-trips.
+        let json = serde_json::to_string(&wake).unwrap();
+        assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), wake);
+    }
+
+    #[test]
+    fn body_problems() {
+        assert_eq!(
+            parse_body(None, "r".into(), now()).unwrap_err().message,
+            "No body was found"
+        );
+        assert_eq!(refusal("  \n"), "No body was found");
+        assert!(refusal("{\"action\": ").starts_with("Body is not valid JSON: EOF while parsing"));
+        assert!(refusal("{\"action\" \"wake\"}").contains("line 1 column"));
+        assert_eq!(
+            refusal("[1]"),
+            "Body: expected a JSON object, got an array of 1"
+        );
+        let big = format!(
+            "{{\"action\": \"wake\", \"requestedBy\": \"{}\"}}",
+            "x".repeat(MAX_BODY_BYTES)
+        );
+        let r = parse(&big).unwrap_err();
+        assert_eq!(r.status, 413);
+        assert!(r.message.ends_with("the limit is 65536"));
+    }
+
+    #[test]
+    fn field_problems() {
+        let id = "i-0123456789abcdef0";
+        let cases = [
+            (json!({"instanceIds": [id]}), "action: expected \"wake\" or \"sleep\", got nothing"),
+            (json!({"action": "reboot", "instanceIds": [id]}), "action: `reboot` is not an action; allowed: wake, sleep"),
+            (json!({"action": 1, "instanceIds": [id]}), "action: expected \"wake\" or \"sleep\", got 1"),
+            (json!({"action": "wake"}), "instanceIds or tag: expected a list of instance ids or a tag {\"key\", \"value\"}, got neither"),
+            (json!({"action": "wake", "instanceIds": [id], "tag": {"key": "a", "value": "b"}}), "instanceIds, tag: expected one of them, got both"),
+            (json!({"action": "wake", "instanceIds": []}), "instanceIds: expected a list of 1-50 instance ids, got an array of 0"),
+            (json!({"action": "wake", "instanceIds": "i-1"}), "instanceIds: expected a list of 1-50 instance ids, got \"i-1\""),
+            (json!({"action": "wake", "instanceIds": ["web-1"]}), "instanceIds[0]: expected an instance id such as i-0123456789abcdef0, got \"web-1\""),
+            (json!({"action": "wake", "tag": {"key": "Team"}}), "tag: expected {\"key\": \"Team\", \"value\": \"api\"}, got an object"),
+            (json!({"action": "wake", "tag": {"key": "AUTOSTOP_ENABLE", "value": "true"}}), "tag.key: `AUTOSTOP_ENABLE` cannot select instances"),
+            (json!({"action": "wake", "instanceIds": [id], "until": "tonight"}), "until: expected an RFC 3339 time such as 2026-11-25T23:00:00+09:00, got \"tonight\""),
+            (json!({"action": "wake", "instanceIds": [id], "until": "2026-11-25T09:00:00Z"}), "until: 2026-11-25T09:00:00+00:00 is not in the future"),
+            (json!({"action": "sleep", "instanceIds": [id], "until": "2026-11-26T09:00:00Z"}), "until: only a wake request takes `until`"),
+            (json!({"action": "wake", "instanceIds": [id], "requestedBy": ""}), "requestedBy: expected a name of 1-128 characters, got \"\""),
+            (json!({"action": "wake", "instanceId": [id]}), "unknown field `instanceId`; expected action, instanceIds, tag, until, requestedBy"),
+        ];
+        for (body, expected) in cases {
+            let msg = refusal(&body.to_string());
+            assert!(
+                msg.starts_with(expected),
+                "{body}: `{msg}` does not start with `{expected}`"
+            );
+        }
+    }
+
+    #[test]
+    fn idempotency_keys() {
+        assert_eq!(
+            idempotency_key(" order-42:retry.1 ").unwrap(),
+            "order-42:retry.1"
+        );
+        assert!(idempotency_key("").is_err());
+        assert!(idempotency_key("has space").is_err());
+        assert!(idempotency_key(&"k".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn message_groups() {
+        let ids = Target::InstanceIds(vec!["i-2".into(), "i-1".into()]);
+        assert_eq!(ids.group(), "i-1,i-2");
+        let many = Target::InstanceIds((0..50).map(|i| format!("i-{i:017x}")).collect());
+        assert!(many.group().starts_with("ids-") && many.group().len() <= 128);
+        let tag = Target::Tag(TagSelector {
+            key: "Team".into(),
+            value: "api".into(),
+        });
+        assert_eq!(tag.group(), "tag:Team=api");
+    }
+
+    #[test]
+    fn outcome_status() {
+        let o = |r: &str| InstanceOutcome {
+            instance_id: "i".into(),
+            result: r.into(),
+            detail: None,
+        };
+        assert_eq!(
+            Outcome::status_of(&[o("started"), o("already running")]),
+            "done"
+        );
+        assert_eq!(Outcome::status_of(&[o("started"), o("refused")]), "partial");
+        assert_eq!(
+            Outcome::status_of(&[o("refused"), o("not found")]),
+            "refused"
+        );
+        assert_eq!(Outcome::status_of(&[]), "refused");
+    }
+}

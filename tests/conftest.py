@@ -17,6 +17,14 @@ LOG_DIR = Path(os.environ.get("LIGHTSOUT_LOG_DIR", ROOT / ".local" / "logs"))
 
 
 ROUTER_PORT = free_port()
+ACCOUNT = "123456789012"
+QUEUE = "lightsout-requests"
+OUTCOMES_BUCKET = "lightsout-outcomes"
+
+
+def REQUEST_SETTINGS(moto) -> dict[str, str]:  # noqa: N802 - a constant that needs moto's URL
+    """The producer's and consumer's settings; moto's queue URLs are `<endpoint>/<account>/<name>`."""
+    return {"QUEUE_URL": f"{moto.url}/{ACCOUNT}/{QUEUE}", "OUTCOMES_BUCKET": OUTCOMES_BUCKET}
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +39,7 @@ def moto():
 @pytest.fixture(scope="session")
 def watch(moto):
     """The functions with default settings (plus a small page size so paging is exercised)."""
-    w = Watch(moto, LOG_DIR, env={"PAGE_SIZE": "5"})
+    w = Watch(moto, LOG_DIR, env={"PAGE_SIZE": "5", **REQUEST_SETTINGS(moto)})
     yield w
     w.stop()
 

@@ -1,0 +1,260 @@
+//! The EC2 side of a request: find the target instances, refuse the unmanaged ones, start or stop
+//! the rest and set or clear their hold tag. Every step is safe to repeat, so a redelivered
+//! message that failed half-way simply finishes the job.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_ec2::types::{Filter, Tag};
+use aws_sdk_ec2::Client;
+use chrono::{DateTime, SecondsFormat, Utc};
+use chrono_tz::Tz;
+use tracing::info;
+
+use lightsout_requests::hold::default_hold;
+use lightsout_requests::{Action, InstanceOutcome, Request, Target};
+use lightsout_schedule::policy::{is_enabled, TAG_ENABLE, TAG_HOLD_UNTIL};
+use lightsout_schedule::{classify, Classification};
+
+/// An AWS call that failed: the message is retried.
+#[derive(Debug)]
+pub struct AwsFailure(String);
+
+impl std::fmt::Display for AwsFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+fn aws<E, R>(operation: &'static str) -> impl FnOnce(SdkError<E, R>) -> AwsFailure
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    move |error| {
+        let (code, message) = lightsout_lambda::aws_error(&error);
+        AwsFailure(format!("{operation}: {code}: {message}"))
+    }
+}
+
+struct Found {
+    id: String,
+    state: String,
+    tags: BTreeMap<String, String>,
+}
+
+pub struct Ec2 {
+    client: Client,
+}
+
+impl Ec2 {
+    pub fn new(config: &aws_types::SdkConfig) -> Ec2 {
+        Ec2 {
+            client: Client::new(config),
+        }
+    }
+
+    /// Carries out `request`. Returns what happened to each instance, and the hold set by a wake
+    /// with `until` (a wake without one holds each instance to the end of its own window).
+    pub async fn carry_out(
+        &self,
+        request: &Request,
+        zone: Tz,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<InstanceOutcome>, Option<String>), AwsFailure> {
+        let found = self.find(&request.target).await?;
+        let mut outcomes = Vec::new();
+        if let Target::InstanceIds(ids) = &request.target {
+            for id in ids.iter().filter(|id| !found.iter().any(|f| &f.id == *id)) {
+                outcomes.push(outcome(
+                    id,
+                    "not found",
+                    Some("no such instance, or it is terminated".into()),
+                ));
+            }
+        }
+        let (managed, unmanaged): (Vec<Found>, Vec<Found>) = found
+            .into_iter()
+            .partition(|f| is_enabled(f.tags.get(TAG_ENABLE).map(String::as_str)));
+        for f in &unmanaged {
+            info!(
+                request_id = request.request_id,
+                instance_id = f.id,
+                "refused: not managed"
+            );
+            outcomes.push(outcome(
+                &f.id,
+                "refused",
+                Some(format!("not managed: no {TAG_ENABLE}=true tag")),
+            ));
+        }
+        if managed.is_empty() {
+            return Ok((outcomes, None));
+        }
+        match request.action {
+            Action::Wake => {
+                let holds = self.hold(&managed, request, zone, now).await?;
+                let stopped: Vec<String> = managed
+                    .iter()
+                    .filter(|f| f.state == "stopped")
+                    .map(|f| f.id.clone())
+                    .collect();
+                if !stopped.is_empty() {
+                    self.client
+                        .start_instances()
+                        .set_instance_ids(Some(stopped.clone()))
+                        .send()
+                        .await
+                        .map_err(aws("StartInstances"))?;
+                }
+                for f in &managed {
+                    let result = match f.state.as_str() {
+                        "stopped" => "started",
+                        "stopping" => {
+                            "stopping; the schedule starts it on its next run (it is held)"
+                        }
+                        _ => "already running",
+                    };
+                    let held = holds.get(&f.id).map(|h| format!("held until {h}"));
+                    outcomes.push(outcome(&f.id, result, held));
+                }
+                Ok((outcomes, request.until.clone()))
+            }
+            Action::Sleep => {
+                let ids: Vec<String> = managed.iter().map(|f| f.id.clone()).collect();
+                self.client
+                    .delete_tags()
+                    .set_resources(Some(ids))
+                    .tags(Tag::builder().key(TAG_HOLD_UNTIL).build())
+                    .send()
+                    .await
+                    .map_err(aws("DeleteTags"))?;
+                let running: Vec<String> = managed
+                    .iter()
+                    .filter(|f| f.state == "running" || f.state == "pending")
+                    .map(|f| f.id.clone())
+                    .collect();
+                if !running.is_empty() {
+                    self.client
+                        .stop_instances()
+                        .set_instance_ids(Some(running))
+                        .send()
+                        .await
+                        .map_err(aws("StopInstances"))?;
+                }
+                for f in &managed {
+                    let result = if f.state == "running" || f.state == "pending" {
+                        "stopped"
+                    } else {
+                        "already stopped"
+                    };
+                    outcomes.push(outcome(&f.id, result, Some("hold cleared".into())));
+                }
+                Ok((outcomes, None))
+            }
+        }
+    }
+
+    /// Sets `AUTOSTOP_HOLD_UNTIL` on every managed instance: `until`, or the end of its own window.
+    async fn hold(
+        &self,
+        managed: &[Found],
+        request: &Request,
+        zone: Tz,
+        now: DateTime<Utc>,
+    ) -> Result<BTreeMap<String, String>, AwsFailure> {
+        let mut by_value: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for f in managed {
+            let until = match &request.until {
+                Some(until) => until.clone(),
+                None => {
+                    let schedule = match classify(&f.tags, zone) {
+                        Classification::Managed(policy) => Some(policy.schedule),
+                        _ => None,
+                    };
+                    default_hold(schedule.as_ref(), zone, now)
+                        .to_rfc3339_opts(SecondsFormat::Secs, true)
+                }
+            };
+            by_value.entry(until).or_default().push(f.id.clone());
+        }
+        let mut holds = BTreeMap::new();
+        for (until, ids) in by_value {
+            self.client
+                .create_tags()
+                .set_resources(Some(ids.clone()))
+                .tags(Tag::builder().key(TAG_HOLD_UNTIL).value(&until).build())
+                .send()
+                .await
+                .map_err(aws("CreateTags"))?;
+            holds.extend(ids.into_iter().map(|id| (id, until.clone())));
+        }
+        Ok(holds)
+    }
+
+    async fn find(&self, target: &Target) -> Result<Vec<Found>, AwsFailure> {
+        // Filters, not InstanceIds: an unknown id is then simply absent instead of failing the call.
+        let selector = match target {
+            Target::InstanceIds(ids) => Filter::builder()
+                .name("instance-id")
+                .set_values(Some(ids.clone()))
+                .build(),
+            Target::Tag(tag) => Filter::builder()
+                .name(format!("tag:{}", tag.key))
+                .values(&tag.value)
+                .build(),
+        };
+        let states = Filter::builder()
+            .name("instance-state-name")
+            .set_values(Some(
+                ["pending", "running", "stopping", "stopped"]
+                    .map(String::from)
+                    .to_vec(),
+            ))
+            .build();
+        let mut pages = self
+            .client
+            .describe_instances()
+            .filters(selector)
+            .filters(states)
+            .into_paginator()
+            .send();
+        let mut found = Vec::new();
+        let mut seen = BTreeSet::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(aws("DescribeInstances"))?;
+            for instance in page.reservations().iter().flat_map(|r| r.instances()) {
+                let Some(id) = instance.instance_id() else {
+                    continue;
+                };
+                if !seen.insert(id.to_string()) {
+                    continue;
+                }
+                found.push(Found {
+                    id: id.to_string(),
+                    state: instance
+                        .state()
+                        .and_then(|s| s.name())
+                        .map_or("", |n| n.as_str())
+                        .to_string(),
+                    tags: instance
+                        .tags()
+                        .iter()
+                        .filter_map(|t| {
+                            Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))
+                        })
+                        .collect(),
+                });
+            }
+        }
+        Ok(found)
+    }
+}
+
+fn outcome(id: &str, result: &str, detail: Option<String>) -> InstanceOutcome {
+    InstanceOutcome {
+        instance_id: id.to_string(),
+        result: result.to_string(),
+        detail,
+    }
+}

@@ -13,12 +13,13 @@ export SAM_CLI_TELEMETRY := 0
 # `sam validate` only needs a region; nothing here talks to a real account.
 export AWS_DEFAULT_REGION ?= ap-northeast-2
 
-.PHONY: help setup build demo test lint unit integration template clean
+.PHONY: help setup build demo test lint unit integration template bench clean
 
 help:
 	@echo "make demo   - set up the local stand-in and run a simulated day of ec2-autostop"
 	@echo "make test   - formatting, clippy, unit and property tests, template lint, integration tests"
 	@echo "make build  - release bootstraps for Lambda (arm64 when its Rust target is installed)"
+	@echo "make bench  - Rust vs Python + boto3 benchmark; writes bench-results/ (see BENCHMARKS.md)"
 
 setup:
 	@scripts/setup.sh
@@ -57,6 +58,13 @@ build: setup
 	  echo "build: the aarch64-unknown-linux-gnu Rust target is not installed; building x86_64"; \
 	  cargo lambda build --release --x86-64; \
 	fi
+
+# Not part of `make test`: it takes minutes and its numbers are read, not asserted.
+BENCH_ARGS ?=
+bench: setup
+	$(PY) -m pip install --quiet -r tests/bench/requirements.txt
+	cargo build --release --workspace
+	$(PY) tests/bench/bench.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .local .aws-sam node_modules

@@ -1,0 +1,301 @@
+"""`make bench`: lightsout's Rust functions against the Python + boto3 way of doing the same jobs,
+measured in one run on one machine, reported as ratios.
+
+What it measures (see BENCHMARKS.md for a run and how to read it):
+1. cold start (spawn → first event answered) and warm invocations, through this benchmark's own
+   Lambda Runtime API server (runtime_api.py), against moto behind a counting proxy;
+2. peak memory (VmHWM) of each function process;
+3. the size of every release `bootstrap` and of the zip SAM would upload;
+4. the EC2 job at N tagged instances: AWS calls (counted at the HTTP layer), wall time, peak memory.
+
+Usage: python tests/bench/bench.py [--sizes 100,1000,10000] [--repeat 5] [--warm 20] [--out bench-results]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+from counting_proxy import CountingProxy  # noqa: E402
+from harness import ROOT, Moto, free_port, image_id  # noqa: E402
+from runtime_api import RuntimeApi  # noqa: E402
+
+REGION = "ap-northeast-2"
+NOW = "2026-11-25T10:00:00+09:00"  # a Wednesday morning in Seoul
+# The release binaries (`make bench` builds them); LIGHTSOUT_BENCH_BIN_DIR points elsewhere.
+RELEASE = Path(os.environ.get("LIGHTSOUT_BENCH_BIN_DIR") or Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "release")
+
+
+def peak_rss_kib(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def function_env(endpoint: str, api_port: int, extra: dict[str, str]) -> dict[str, str]:
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{api_port}",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/bench",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
+        "RUST_LOG": "warn",
+    }
+    env.update(extra)
+    return env
+
+
+def run_function(cmd: list[str], events: list[object], endpoint: str, extra_env: dict[str, str], cwd: Path | None = None) -> dict:
+    """Spawns one function process, feeds it `events`, returns cold/warm times and peak RSS."""
+    port = free_port()
+    api = RuntimeApi(port, events)
+    log = open(ROOT / ".local" / "bench-function.log", "ab")
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=function_env(endpoint, port, extra_env), cwd=cwd, stdout=log, stderr=log)
+    finished = api.done.wait(timeout=900)
+    rss = peak_rss_kib(proc.pid)
+    proc.kill()
+    proc.wait()
+    api.stop()
+    log.close()
+    if not finished or not api.answers:
+        raise RuntimeError(f"{cmd[0]} did not answer; see .local/bench-function.log")
+    first = api.answers[0]
+    if not first["ok"]:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {first['body'][:500]!r}")
+    return {
+        "cold_ms": (first["at"] - started) * 1000,
+        "warm_ms": [(a["at"] - a["handedOut"]) * 1000 for a in api.answers[1:] if a["handedOut"]],
+        "rss_kib": rss,
+        "answer": first["body"],
+    }
+
+
+def rust(name: str) -> list[str]:
+    return [str(RELEASE / name)]
+
+
+def python(module: str) -> list[str]:
+    return [sys.executable, "-m", "awslambdaric", f"{module}.handler"]
+
+
+# --- fixtures in moto -------------------------------------------------------------------------
+
+
+def launch_fleet(moto: Moto, n: int, per_call: int = 10) -> dict[str, str]:
+    """N managed instances, in calls of `per_call` (moto pages by reservation), with a realistic
+    mix: half inside their window, half outside; half running, half stopped. Returns id → state."""
+    ec2 = moto.client("ec2")
+    image = image_id(ec2)
+    states: dict[str, str] = {}
+    for start in range(0, n, per_call):
+        count = min(per_call, n - start)
+        window = "9~18" if (start // per_call) % 2 == 0 else "19~23"
+        tags = [{"Key": "AUTOSTOP_ENABLE", "Value": "true"}, {"Key": "DAY", "Value": "mon-fri"}, {"Key": "TIME", "Value": window}]
+        reply = ec2.run_instances(ImageId=image, MinCount=count, MaxCount=count, InstanceType="t3.micro",
+                                  TagSpecifications=[{"ResourceType": "instance", "Tags": tags}])
+        ids = [i["InstanceId"] for i in reply["Instances"]]
+        if (start // (2 * per_call)) % 2 == 1:
+            ec2.stop_instances(InstanceIds=ids)
+            states.update({i: "stopped" for i in ids})
+        else:
+            states.update({i: "running" for i in ids})
+    return states
+
+
+def restore(moto: Moto, states: dict[str, str]) -> None:
+    ec2 = moto.client("ec2")
+    for want, call in (("running", ec2.start_instances), ("stopped", ec2.stop_instances)):
+        ids = [i for i, s in states.items() if s == want]
+        for k in range(0, len(ids), 1000):
+            call(InstanceIds=ids[k:k + 1000])
+
+
+def alb_event(moto: Moto) -> dict:
+    ec2, elb = moto.client("ec2"), moto.client("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"] for i, z in ((1, "a"), (2, "c"))]
+    tg = elb.create_target_group(Name="web", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]["TargetGroupArn"]
+    zone = moto.client("route53").create_hosted_zone(Name="example.com", CallerReference="bench")["HostedZone"]["Id"].split("/")[-1]
+    alb = elb.create_load_balancer(Name="dev-alb", Subnets=subnets)["LoadBalancers"][0]
+    return {"albName": "dev-alb", "startTime": 9, "endTime": 18, "subnets": subnets, "securityGroups": [],
+            "hostedZoneId": zone, "domainName": "dev.example.com",
+            "targetGroups": [{"targetGroupArn": tg, "listenerProtocol": "HTTP", "listenerPort": 80}],
+            "certificateArn": "", "albArn": alb["LoadBalancerArn"], "albDNSName": "", "albHostedZoneId": "", "now": NOW}
+
+
+def producer_event(body: dict) -> dict:
+    return {"version": "2.0", "routeKey": "POST /requests", "rawPath": "/requests", "rawQueryString": "",
+            "headers": {"content-type": "application/json"},
+            "requestContext": {"accountId": "123456789012", "apiId": "bench", "domainName": "bench", "domainPrefix": "bench",
+                               "http": {"method": "POST", "path": "/requests", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"},
+                               "requestId": "bench", "routeKey": "POST /requests", "stage": "$default", "time": "25/Nov/2026:01:00:00 +0000", "timeEpoch": 0},
+            "body": json.dumps(body), "isBase64Encoded": False}
+
+
+# --- the measurements -------------------------------------------------------------------------
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def cold_and_warm(moto: Moto, proxy: CountingProxy, repeat: int, warm: int) -> list[dict]:
+    rows = []
+    moto.reset()
+    launch_fleet(moto, 20)
+    event = alb_event(moto)
+    sqs = moto.client("sqs")
+    queue = sqs.create_queue(QueueName="bench")["QueueUrl"]
+    cases = [
+        ("ec2-autostop", rust("ec2-autostop"), python("ec2_autostop"), {"now": NOW}, {}),
+        ("check-existing-alb", rust("check-existing-alb"), python("check_existing_alb"), event, {}),
+        ("sqs-producer", rust("sqs-producer"), python("sqs_producer"),
+         producer_event({"action": "wake", "instanceIds": ["i-0123456789abcdef0"]}),
+         {"QUEUE_URL": queue.replace(moto.url, proxy.url), "OUTCOMES_BUCKET": "bench"}),
+    ]
+    for name, rust_cmd, py_cmd, payload, env in cases:
+        result = {"function": name}
+        for label, cmd, cwd in (("rust", rust_cmd, None), ("python", py_cmd, HERE / "baseline")):
+            runs = [run_function(cmd, [payload] * (1 + warm), proxy.url, env, cwd) for _ in range(repeat)]
+            result[label] = {
+                "cold_ms": median([r["cold_ms"] for r in runs]),
+                "warm_ms": median([w for r in runs for w in r["warm_ms"]]),
+                "rss_mib": max(r["rss_kib"] for r in runs) / 1024,
+            }
+        result["cold_ratio"] = result["rust"]["cold_ms"] / result["python"]["cold_ms"]
+        result["warm_ratio"] = result["rust"]["warm_ms"] / result["python"]["warm_ms"]
+        result["rss_ratio"] = result["rust"]["rss_mib"] / result["python"]["rss_mib"]
+        rows.append(result)
+        print(f"  {name}: cold {result['rust']['cold_ms']:.1f} ms vs {result['python']['cold_ms']:.1f} ms "
+              f"(×{result['cold_ratio']:.3f}); RSS {result['rust']['rss_mib']:.1f} vs {result['python']['rss_mib']:.1f} MiB", flush=True)
+    return rows
+
+
+def ec2_scale(moto: Moto, proxy: CountingProxy, sizes: list[int]) -> list[dict]:
+    rows = []
+    for n in sizes:
+        moto.reset()
+        t = time.perf_counter()
+        states = launch_fleet(moto, n)
+        launch_s = time.perf_counter() - t
+        row = {"instances": n, "launch_s": launch_s}
+        for label, cmd, cwd, env in (
+            # PAGE_SIZE=100 reservations of 10 = 1,000 instances a page, as AWS pages by instance.
+            ("rust", rust("ec2-autostop"), None, {"PAGE_SIZE": "100"}),
+            ("python", python("ec2_autostop"), HERE / "baseline", {}),
+        ):
+            restore(moto, states)
+            proxy.reset()
+            t = time.perf_counter()
+            run = run_function(cmd, [{"now": NOW}], proxy.url, env, cwd)
+            wall = time.perf_counter() - t
+            answer = json.loads(run["answer"])
+            row[label] = {"wall_s": wall, "calls": proxy.total(), "by_operation": dict(proxy.counts),
+                          "starts": len(answer["started"]), "stops": len(answer["stopped"]),
+                          "changes": len(answer["started"]) + len(answer["stopped"]), "rss_mib": run["rss_kib"] / 1024}
+        row["wall_ratio"] = row["rust"]["wall_s"] / row["python"]["wall_s"]
+        row["calls_ratio"] = row["rust"]["calls"] / row["python"]["calls"]
+        # The target: ⌈N/1000⌉ describe pages + ⌈changes/batch⌉ start/stop calls, counted per
+        # direction (starts and stops cannot share a call), batch = BATCH_SIZE = 100.
+        row["call_budget"] = -(-n // 1000) + -(-row["rust"]["starts"] // 100) + -(-row["rust"]["stops"] // 100)
+        rows.append(row)
+        print(f"  N={n}: calls {row['rust']['calls']} vs {row['python']['calls']}; wall {row['rust']['wall_s']:.2f} s vs "
+              f"{row['python']['wall_s']:.2f} s (×{row['wall_ratio']:.3f})", flush=True)
+    return rows
+
+
+def sizes() -> list[dict]:
+    rows = []
+    for binary in sorted(p for p in RELEASE.iterdir() if p.is_file() and os.access(p, os.X_OK) and "." not in p.name):
+        archive = ROOT / ".local" / f"{binary.name}.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+            z.write(binary, "bootstrap")
+        rows.append({"function": binary.name, "arch": platform.machine(), "bootstrap_mib": binary.stat().st_size / 2**20,
+                     "zip_mib": archive.stat().st_size / 2**20})
+    return rows
+
+
+def markdown(results: dict) -> str:
+    lines = [f"# lightsout benchmark run, {results['when']}", "", f"Machine: {results['machine']}", ""]
+    lines += ["## Cold start, warm invocation, peak memory (medians; Rust ÷ Python)", "",
+              "| function | cold Rust ms | cold Python ms | ratio | warm Rust ms | warm Python ms | ratio | RSS Rust MiB | RSS Python MiB | ratio |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results["cold_warm"]:
+        lines.append(f"| {r['function']} | {r['rust']['cold_ms']:.1f} | {r['python']['cold_ms']:.1f} | {r['cold_ratio']:.3f} | "
+                     f"{r['rust']['warm_ms']:.2f} | {r['python']['warm_ms']:.2f} | {r['warm_ratio']:.3f} | "
+                     f"{r['rust']['rss_mib']:.1f} | {r['python']['rss_mib']:.1f} | {r['rss_ratio']:.3f} |")
+    lines += ["", "## EC2 job at scale (AWS calls counted at the HTTP layer)", "",
+              "| instances | changes | calls Rust | budget ⌈N/1000⌉+⌈starts/100⌉+⌈stops/100⌉ | calls Python | wall Rust s | wall Python s | wall ratio | RSS Rust MiB | RSS Python MiB |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results["ec2_scale"]:
+        lines.append(f"| {r['instances']} | {r['rust']['changes']} | {r['rust']['calls']} | {r['call_budget']} | {r['python']['calls']} | "
+                     f"{r['rust']['wall_s']:.2f} | {r['python']['wall_s']:.2f} | {r['wall_ratio']:.3f} | "
+                     f"{r['rust']['rss_mib']:.1f} | {r['python']['rss_mib']:.1f} |")
+    lines += ["", "## Sizes", "", "| binary | arch | bootstrap MiB | zip MiB |", "|---|---|---|---|"]
+    for r in results["sizes"]:
+        lines.append(f"| {r['function']} | {r['arch']} | {r['bootstrap_mib']:.2f} | {r['zip_mib']:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--warm", type=int, default=20)
+    parser.add_argument("--out", default=str(ROOT / "bench-results"))
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (ROOT / ".local").mkdir(exist_ok=True)
+    moto = Moto(ROOT / ".local")
+    proxy = CountingProxy(free_port(), moto.url)
+    try:
+        cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")), "?")
+        results = {
+            "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "machine": f"{platform.machine()}, {os.cpu_count()} cores, {cpu}, Linux {platform.release()}, Python {platform.python_version()}",
+        }
+        print("cold start / warm / memory:", flush=True)
+        results["cold_warm"] = cold_and_warm(moto, proxy, args.repeat, args.warm)
+        print("EC2 job at scale:", flush=True)
+        results["ec2_scale"] = ec2_scale(moto, proxy, [int(s) for s in args.sizes.split(",")])
+        results["sizes"] = sizes()
+    finally:
+        proxy.stop()
+        moto.stop()
+    (out / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    table = markdown(results)
+    (out / "results.md").write_text(table)
+    print()
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

@@ -32,6 +32,8 @@ class RuntimeApi:
         for e in events:
             self.pending.put(e)
         self.handed_out: dict[str, float] = {}
+        # When the process first asked for an event: the end of its initialisation.
+        self.first_poll: float | None = None
         self.answers: list[dict] = []
         self.done = threading.Event()
         self.expected = len(events)
@@ -54,6 +56,8 @@ class RuntimeApi:
             def do_GET(self):
                 if not self.path.endswith("/runtime/invocation/next"):
                     return self._send(404)
+                if api.first_poll is None:
+                    api.first_poll = time.perf_counter()
                 try:
                     event = api.pending.get(timeout=120)
                 except queue.Empty:

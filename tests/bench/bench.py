@@ -8,7 +8,7 @@ What it measures (see BENCHMARKS.md for a run and how to read it):
 3. the size of every release `bootstrap` and of the zip SAM would upload;
 4. the EC2 job at N tagged instances: AWS calls (counted at the HTTP layer), wall time, peak memory.
 
-Usage: python tests/bench/bench.py [--sizes 100,1000,10000] [--repeat 5] [--warm 20] [--out bench-results]
+Usage: python tests/bench/bench.py [--sizes 100,1000] [--repeat 5] [--warm 20] [--out bench-results]
 """
 
 from __future__ import annotations
@@ -276,7 +276,9 @@ def markdown(results: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="100,1000,10000")
+    # 10,000 is the target size, but moto needs more than 10 minutes of CPU to answer
+    # DescribeInstances for 10,000 instances (see BENCHMARKS.md), so it is asked for explicitly.
+    parser.add_argument("--sizes", default="100,1000")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--warm", type=int, default=20)
     parser.add_argument("--out", default=str(ROOT / "bench-results"))

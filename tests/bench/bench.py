@@ -252,6 +252,8 @@ def sizes() -> list[dict]:
 
 def markdown(results: dict) -> str:
     lines = [f"# lightsout benchmark run, {results['when']}", "", f"Machine: {results['machine']}", ""]
+    if not results["cold_warm"]:
+        lines += ["(cold start not measured in this run)", ""]
     lines += ["## Cold start, warm invocation, peak memory (medians; Rust ÷ Python)", "",
               "init = spawn → first poll for an event; cold = spawn → first event answered (includes its AWS calls).", "",
               "| function | init Rust ms | init Python ms | ratio | cold Rust ms | cold Python ms | ratio | warm Rust ms | warm Python ms | ratio | RSS Rust MiB | RSS Python MiB | ratio |",
@@ -262,10 +264,10 @@ def markdown(results: dict) -> str:
                      f"{r['rust']['warm_ms']:.2f} | {r['python']['warm_ms']:.2f} | {r['warm_ratio']:.3f} | "
                      f"{r['rust']['rss_mib']:.1f} | {r['python']['rss_mib']:.1f} | {r['rss_ratio']:.3f} |")
     lines += ["", "## EC2 job at scale (AWS calls counted at the HTTP layer)", "",
-              "| instances | changes | calls Rust | budget ⌈N/1000⌉+⌈starts/100⌉+⌈stops/100⌉ | calls Python | moto describe floor s | wall Rust s | wall Python s | wall ratio | RSS Rust MiB | RSS Python MiB |",
-              "|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| instances | changes Rust | changes Python | calls Rust | budget ⌈N/1000⌉+⌈starts/100⌉+⌈stops/100⌉ | calls Python | moto describe floor s | wall Rust s | wall Python s | wall ratio | RSS Rust MiB | RSS Python MiB |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results["ec2_scale"]:
-        lines.append(f"| {r['instances']} | {r['rust']['changes']} | {r['rust']['calls']} | {r['call_budget']} | {r['python']['calls']} | "
+        lines.append(f"| {r['instances']} | {r['rust']['changes']} | {r['python']['changes']} | {r['rust']['calls']} | {r['call_budget']} | {r['python']['calls']} | "
                      f"{r['describe_floor_s']:.2f} | {r['rust']['wall_s']:.2f} | {r['python']['wall_s']:.2f} | {r['wall_ratio']:.3f} | "
                      f"{r['rust']['rss_mib']:.1f} | {r['python']['rss_mib']:.1f} |")
     lines += ["", "## Sizes", "", "| binary | arch | bootstrap MiB | zip MiB |", "|---|---|---|---|"]
@@ -279,6 +281,7 @@ def main() -> None:
     # 10,000 is the target size, but moto needs more than 10 minutes of CPU to answer
     # DescribeInstances for 10,000 instances (see BENCHMARKS.md), so it is asked for explicitly.
     parser.add_argument("--sizes", default="100,1000")
+    parser.add_argument("--parts", default="cold,scale,sizes", help="which measurements: cold, scale, sizes")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--warm", type=int, default=20)
     parser.add_argument("--out", default=str(ROOT / "bench-results"))
@@ -294,11 +297,16 @@ def main() -> None:
             "when": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, {cpu}, Linux {platform.release()}, Python {platform.python_version()}",
         }
-        print("cold start / warm / memory:", flush=True)
-        results["cold_warm"] = cold_and_warm(moto, proxy, args.repeat, args.warm)
-        print("EC2 job at scale:", flush=True)
-        results["ec2_scale"] = ec2_scale(moto, proxy, [int(s) for s in args.sizes.split(",")])
-        results["sizes"] = sizes()
+        parts = set(args.parts.split(","))
+        results["cold_warm"], results["ec2_scale"], results["sizes"] = [], [], []
+        if "cold" in parts:
+            print("cold start / warm / memory:", flush=True)
+            results["cold_warm"] = cold_and_warm(moto, proxy, args.repeat, args.warm)
+        if "scale" in parts:
+            print("EC2 job at scale:", flush=True)
+            results["ec2_scale"] = ec2_scale(moto, proxy, [int(s) for s in args.sizes.split(",")])
+        if "sizes" in parts:
+            results["sizes"] = sizes()
     finally:
         proxy.stop()
         moto.stop()

@@ -18,10 +18,14 @@ def days(value):
     if not value:
         return set(range(7))
     out = set()
+    def day(name):
+        name = name.strip().lower()
+        return NAMES[name[:3] if name.isascii() else name[:1]]
+
     for part in value.replace(" ", ",").split(","):
-        part = part.strip().lower()[:3] if part.strip().isascii() else part.strip()
+        part = part.strip()
         if "-" in part:
-            a, b = (NAMES[p.strip()[:3] if p.isascii() else p.strip()] for p in part.split("-"))
+            a, b = (day(p) for p in part.split("-"))
             d = a
             while True:
                 out.add(d)
@@ -29,7 +33,7 @@ def days(value):
                     break
                 d = (d + 1) % 7
         elif part:
-            out.add(NAMES[part])
+            out.add(day(part))
     return out
 
 

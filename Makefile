@@ -64,6 +64,10 @@ BENCH_ARGS ?=
 bench: setup
 	$(PY) -m pip install --quiet -r tests/bench/requirements.txt
 	cargo build --release --workspace
+	@# One small function under each alternative profile, to compare against `release`.
+	for profile in release-z release-fat release-plain; do \
+	  cargo build -p delete-route53-record --profile $$profile || exit 1; \
+	done
 	$(PY) tests/bench/bench.py $(BENCH_ARGS)
 
 clean:

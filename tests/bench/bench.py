@@ -239,6 +239,43 @@ def ec2_scale(moto: Moto, proxy: CountingProxy, sizes: list[int]) -> list[dict]:
     return rows
 
 
+PROFILES = {
+    "release": "opt-level s, thin LTO, 1 CGU, strip, panic=abort (the project's)",
+    "release-z": "as release, opt-level z",
+    "release-fat": "as release, fat LTO",
+    "release-plain": "opt-level 3, no LTO, 16 CGU, strip, panic=unwind",
+}
+
+
+def profiles(repeat: int, binary: str = "delete-route53-record") -> list[dict]:
+    """The same function built with each profile of Cargo.toml that has been built
+    (`cargo build -p delete-route53-record --profile NAME`): size, zip size, start-up time."""
+    rows = []
+    for name, what in PROFILES.items():
+        path = RELEASE.parent / name / binary
+        if not path.exists():
+            continue
+        inits = []
+        for _ in range(repeat):
+            port = free_port()
+            api = RuntimeApi(port, [{}])
+            started = time.perf_counter()
+            proc = subprocess.Popen([str(path)], env=function_env("http://127.0.0.1:9", port, {}),
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            api.done.wait(timeout=60)
+            inits.append(((api.first_poll or time.perf_counter()) - started) * 1000)
+            proc.kill()
+            proc.wait()
+            api.stop()
+        archive = ROOT / ".local" / f"{binary}-{name}.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+            z.write(path, "bootstrap")
+        rows.append({"profile": name, "settings": what, "bootstrap_mib": path.stat().st_size / 2**20,
+                     "zip_mib": archive.stat().st_size / 2**20, "init_ms": median(inits)})
+        print(f"  {name}: {rows[-1]['bootstrap_mib']:.2f} MiB, init {rows[-1]['init_ms']:.1f} ms", flush=True)
+    return rows
+
+
 def sizes() -> list[dict]:
     rows = []
     for binary in sorted(p for p in RELEASE.iterdir() if p.is_file() and os.access(p, os.X_OK) and "." not in p.name):
@@ -273,6 +310,11 @@ def markdown(results: dict) -> str:
     lines += ["", "## Sizes", "", "| binary | arch | bootstrap MiB | zip MiB |", "|---|---|---|---|"]
     for r in results["sizes"]:
         lines.append(f"| {r['function']} | {r['arch']} | {r['bootstrap_mib']:.2f} | {r['zip_mib']:.2f} |")
+    if results.get("profiles"):
+        lines += ["", "## Release profiles (delete-route53-record)", "",
+                  "| profile | settings | bootstrap MiB | zip MiB | init ms |", "|---|---|---|---|---|"]
+        for r in results["profiles"]:
+            lines.append(f"| {r['profile']} | {r['settings']} | {r['bootstrap_mib']:.2f} | {r['zip_mib']:.2f} | {r['init_ms']:.1f} |")
     return "\n".join(lines) + "\n"
 
 
@@ -281,7 +323,8 @@ def main() -> None:
     # 10,000 is the target size, but moto needs more than 10 minutes of CPU to answer
     # DescribeInstances for 10,000 instances (see BENCHMARKS.md), so it is asked for explicitly.
     parser.add_argument("--sizes", default="100,1000")
-    parser.add_argument("--parts", default="cold,scale,sizes", help="which measurements: cold, scale, sizes")
+    parser.add_argument("--parts", default="cold,scale,sizes,profiles",
+                        help="which measurements: cold, scale, sizes, profiles")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--warm", type=int, default=20)
     parser.add_argument("--out", default=str(ROOT / "bench-results"))
@@ -298,7 +341,7 @@ def main() -> None:
             "machine": f"{platform.machine()}, {os.cpu_count()} cores, {cpu}, Linux {platform.release()}, Python {platform.python_version()}",
         }
         parts = set(args.parts.split(","))
-        results["cold_warm"], results["ec2_scale"], results["sizes"] = [], [], []
+        results["cold_warm"], results["ec2_scale"], results["sizes"], results["profiles"] = [], [], [], []
         if "cold" in parts:
             print("cold start / warm / memory:", flush=True)
             results["cold_warm"] = cold_and_warm(moto, proxy, args.repeat, args.warm)
@@ -307,6 +350,9 @@ def main() -> None:
             results["ec2_scale"] = ec2_scale(moto, proxy, [int(s) for s in args.sizes.split(",")])
         if "sizes" in parts:
             results["sizes"] = sizes()
+        if "profiles" in parts:
+            print("release profiles:", flush=True)
+            results["profiles"] = profiles(max(args.repeat, 10))
     finally:
         proxy.stop()
         moto.stop()

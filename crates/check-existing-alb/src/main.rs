@@ -3,7 +3,6 @@
 //! Adds `albExists`, `albArn`, `albDNSName`, `albHostedZoneId`, `shouldExist`, `shouldExistReason`,
 //! `recordExists`, `decisionTime` and `nextStep` to the event and returns all of it.
 
-use aws_config::BehaviorVersion;
 use chrono::{SecondsFormat, Utc};
 use lambda_runtime::Error;
 use serde_json::Value;
@@ -66,7 +65,7 @@ async fn handle(mut event: Value, elbv2: &Elbv2, dns: &Dns) -> Result<Value, Alb
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lightsout_lambda::init_logging();
-    let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let config = lightsout_lambda::aws_config(lightsout_lambda::CallLimits::STANDARD).await;
     let (elbv2, dns) = (Elbv2::new(&config), Dns::new(&config));
     lightsout_lambda::serve(|event| async {
         handle(event, &elbv2, &dns)

@@ -4,7 +4,6 @@
 //! Adds `albExists`, `albArn`, `albDNSName`, `albHostedZoneId`, `albCreated`,
 //! `restoredFromSnapshot`, `snapshotKey`, `listenersCreated` and `rulesCreated`.
 
-use aws_config::BehaviorVersion;
 use chrono::Utc;
 use lambda_runtime::Error;
 use serde_json::Value;
@@ -51,7 +50,7 @@ async fn handle(mut event: Value, elbv2: &Elbv2, store: &SnapshotStore) -> Resul
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lightsout_lambda::init_logging();
-    let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let config = lightsout_lambda::aws_config(lightsout_lambda::CallLimits::STANDARD).await;
     let (elbv2, store) = (Elbv2::new(&config), SnapshotStore::new(&config));
     lightsout_lambda::serve(|event| async {
         handle(event, &elbv2, &store)

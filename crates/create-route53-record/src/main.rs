@@ -3,7 +3,6 @@
 //!
 //! Adds `recordExists` (true) and `recordChanged`.
 
-use aws_config::BehaviorVersion;
 use aws_sdk_route53::types::RrType;
 use chrono::Utc;
 use lambda_runtime::Error;
@@ -46,7 +45,7 @@ async fn handle(mut event: Value, dns: &Dns) -> Result<Value, AlbError> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lightsout_lambda::init_logging();
-    let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let config = lightsout_lambda::aws_config(lightsout_lambda::CallLimits::STANDARD).await;
     let dns = Dns::new(&config);
     lightsout_lambda::serve(|event| async {
         handle(event, &dns)

@@ -4,7 +4,6 @@
 //! Adds `recordExists` (false: no record of this ALB's is left), `recordDeleted` and `recordStatus` (`deleted`, `missing` or
 //! `left alone: …`).
 
-use aws_config::BehaviorVersion;
 use aws_sdk_route53::types::RrType;
 use chrono::Utc;
 use lambda_runtime::Error;
@@ -74,7 +73,7 @@ async fn handle(mut event: Value, dns: &Dns) -> Result<Value, AlbError> {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lightsout_lambda::init_logging();
-    let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let config = lightsout_lambda::aws_config(lightsout_lambda::CallLimits::STANDARD).await;
     let dns = Dns::new(&config);
     lightsout_lambda::serve(|event| async {
         handle(event, &dns)

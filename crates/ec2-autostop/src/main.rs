@@ -7,7 +7,7 @@ mod ec2;
 mod handler;
 mod report;
 
-use aws_config::{BehaviorVersion, Region};
+use aws_config::Region;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
@@ -21,7 +21,7 @@ async fn main() -> Result<(), Error> {
     lightsout_lambda::init_logging();
 
     // Shared setup, once per cold start: settings and one EC2 client per region.
-    let config = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let config = lightsout_lambda::aws_config(lightsout_lambda::CallLimits::BULK).await;
     let setup = Settings::from_lookup(|name| std::env::var(name).ok())
         .map_err(|e| e.to_string())
         .and_then(|settings| {

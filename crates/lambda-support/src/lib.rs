@@ -1,5 +1,6 @@
 //! What every lightsout function shares at start-up: JSON logs through `tracing`, one line per
-//! event, with the Lambda request id of the invocation.
+//! event, with the Lambda request id of the invocation; the SDK configuration with bounded,
+//! retried AWS calls; AWS error codes.
 
 /// Installs the JSON log subscriber. `RUST_LOG` sets the level (default `info`).
 pub fn init_logging() {
@@ -23,6 +24,72 @@ pub fn diagnostic(error_type: &str, message: impl std::fmt::Display) -> lambda_r
         error_type: error_type.to_string(),
         error_message: message.to_string(),
     }
+}
+
+/// Bounds on every AWS call a function makes, so that a slow or silent endpoint costs a few
+/// retried attempts instead of hanging the function until its Lambda timeout.
+///
+/// The SDK's standard retry (3 attempts, exponential backoff with jitter) retries throttling,
+/// 5xx answers, timed-out attempts and dropped connections; what is left after that is the
+/// function's error (e.g. `AwsTransient`, which the state machine retries in turn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CallLimits {
+    /// Opening a connection.
+    pub connect: std::time::Duration,
+    /// One attempt, from sending the request to reading the whole answer.
+    pub attempt: std::time::Duration,
+    /// The whole call, every attempt and backoff included.
+    pub operation: std::time::Duration,
+    /// Attempts per call, the first included.
+    pub max_attempts: u32,
+}
+
+impl CallLimits {
+    /// For a function behind an HTTP API (Lambda timeout 10 s): one call per request.
+    pub const API: CallLimits = CallLimits {
+        connect: std::time::Duration::from_secs(2),
+        attempt: std::time::Duration::from_secs(3),
+        operation: std::time::Duration::from_secs(8),
+        max_attempts: 3,
+    };
+    /// For the workflow functions and the queue consumer (Lambda timeouts of 30 s and more): a
+    /// call may take 25 s at most, so one stuck call never uses up a 30 s function.
+    pub const STANDARD: CallLimits = CallLimits {
+        connect: std::time::Duration::from_secs(3),
+        attempt: std::time::Duration::from_secs(10),
+        operation: std::time::Duration::from_secs(25),
+        max_attempts: 3,
+    };
+    /// For `ec2-autostop` (Lambda timeout 300 s): a DescribeInstances page of 1,000 instances
+    /// can take several seconds to answer.
+    pub const BULK: CallLimits = CallLimits {
+        connect: std::time::Duration::from_secs(3),
+        attempt: std::time::Duration::from_secs(20),
+        operation: std::time::Duration::from_secs(60),
+        max_attempts: 3,
+    };
+
+    pub fn timeout_config(&self) -> aws_config::timeout::TimeoutConfig {
+        aws_config::timeout::TimeoutConfig::builder()
+            .connect_timeout(self.connect)
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.operation)
+            .build()
+    }
+
+    pub fn retry_config(&self) -> aws_config::retry::RetryConfig {
+        aws_config::retry::RetryConfig::standard().with_max_attempts(self.max_attempts)
+    }
+}
+
+/// The SDK configuration every function loads at start-up: the standard chain (region,
+/// credentials, `AWS_ENDPOINT_URL`) with `limits` on every call.
+pub async fn aws_config(limits: CallLimits) -> aws_types::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(limits.timeout_config())
+        .retry_config(limits.retry_config())
+        .load()
+        .await
 }
 
 /// The AWS error code and message of a failed SDK call, as reports and error types use them.
@@ -74,4 +141,27 @@ where
         },
     ))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_call_is_bounded_within_its_lambda_timeout() {
+        // (limits, the Lambda timeout in template.yaml of the functions that use them)
+        for (limits, lambda_timeout) in [
+            (CallLimits::API, 10),
+            (CallLimits::STANDARD, 30),
+            (CallLimits::BULK, 300),
+        ] {
+            let timeouts = limits.timeout_config();
+            assert_eq!(timeouts.connect_timeout(), Some(limits.connect));
+            assert_eq!(timeouts.operation_attempt_timeout(), Some(limits.attempt));
+            assert_eq!(timeouts.operation_timeout(), Some(limits.operation));
+            assert!(limits.connect < limits.attempt && limits.attempt < limits.operation);
+            assert!(limits.operation.as_secs() < lambda_timeout);
+            assert_eq!(limits.retry_config().max_attempts(), 3);
+        }
+    }
 }

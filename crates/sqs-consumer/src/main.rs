@@ -11,7 +11,6 @@
 
 mod ec2;
 
-use aws_config::BehaviorVersion;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{SecondsFormat, Utc};
 use chrono_tz::Tz;
@@ -109,7 +108,7 @@ impl Consumer {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lightsout_lambda::init_logging();
-    let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let config = lightsout_lambda::aws_config(lightsout_lambda::CallLimits::STANDARD).await;
     let settings = Settings::from_lookup(|name| std::env::var(name).ok());
     let consumer = Consumer {
         ec2: Ec2::new(&config),

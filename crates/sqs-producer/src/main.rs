@@ -8,7 +8,6 @@
 //! Settings: `QUEUE_URL` (a `.fifo` URL gets message groups and deduplication ids) and
 //! `OUTCOMES_BUCKET`.
 
-use aws_config::BehaviorVersion;
 use aws_sdk_sqs::types::MessageAttributeValue;
 use chrono::Utc;
 use lambda_http::http::{Method, StatusCode};
@@ -184,7 +183,7 @@ impl Api {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     lightsout_lambda::init_logging();
-    let config = aws_config::load_defaults(BehaviorVersion::latest()).await;
+    let config = lightsout_lambda::aws_config(lightsout_lambda::CallLimits::API).await;
     let setting = |name: &str| {
         std::env::var(name)
             .ok()

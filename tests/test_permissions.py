@@ -1,0 +1,289 @@
+"""Least privilege, checked on what CloudFormation deploys: every IAM policy statement of the
+template as the real SAM translator expands it (function and state machine roles, SAM policy
+templates, schedule roles, inline and in-template managed policies, resource policies, and the
+AWS-managed policies SAM attaches), for each way the template can be deployed.
+
+An `Allow` statement fails when it has:
+- an action with a wildcard: `*`, `service:*`, or any `*`/`?` in the action's name. No exception for
+  `Describe*`/`Get*`/`List*`: naming the actions costs nothing, a wildcard silently grows when AWS
+  adds actions, and `Get*` reads data (`s3:GetObject`, `secretsmanager:GetSecretValue`);
+- `NotAction` or `NotResource` (they grant everything except what they list);
+- a changing action on every resource: `Resource` `"*"`, or an ARN whose resource part is only
+  wildcards (`arn:aws:s3:::*`), without a Condition that narrows it: one on a tag or property of the
+  resource (`aws:ResourceTag/...`, `aws:ResourceAccount`...) or a condition key of the action's own
+  service (`ec2:...`, `route53:...`). Only `Describe*` and `List*` actions count as not changing.
+
+A `${...}` in an `Fn::Sub` ARN is a value fixed at deploy time, not a wildcard. Trust policies are
+walked too but grant nothing by themselves (`sts:AssumeRole`, no `Resource`).
+
+What truly needs a broad grant is justified in template.yaml, `Metadata: IamJustifications`, by
+statement Sid or AWS-managed policy name. Every violation is reported at once, with the logical id
+of the resource that carries it and the statement.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterator
+
+import pytest
+
+from sam import PARAMETER_SETS, source, translate
+
+# What `Describe*`/`List*` name: metadata reads. (`Get*` is not here: it includes data reads.)
+READ_ONLY_VERBS = ("describe", "list")
+
+# The AWS-managed policies a role in this template may carry, with their documents as AWS publishes
+# them (https://docs.aws.amazon.com/aws-managed-policy/latest/reference/, policy version noted), so
+# that they are checked like the template's own statements. Any other managed policy ARN fails:
+# its statements cannot be seen here.
+AWS_MANAGED_POLICIES: dict[str, dict] = {
+    # v1, unchanged since 2015-04-09.
+    "AWSLambdaBasicExecutionRole": {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": "*",
+            }
+        ],
+    },
+}
+
+AWS_MANAGED_ARN = re.compile(r"^arn:(?:aws[a-z-]*|\$\{AWS::Partition\}):iam::aws:policy/(?:[\w+=,.@-]+/)*([\w+=,.@-]+)$")
+
+
+def as_list(value: Any) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def documents(value: Any, path: str) -> Iterator[tuple[str, dict]]:
+    """Every policy document (a mapping with `Statement`) anywhere under `value`."""
+    if isinstance(value, dict):
+        if "Statement" in value:
+            yield path, value
+            return
+        for key, item in value.items():
+            yield from documents(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            name = item.get("PolicyName") if isinstance(item, dict) else None
+            yield from documents(item, f"{path}[{i}]" + (f" ({name})" if isinstance(name, str) else ""))
+
+
+def arn_text(resource: Any) -> list[str]:
+    """The texts a Resource entry can take; `${...}` and references stand for deploy-time values."""
+    if isinstance(resource, str):
+        return [resource]
+    if isinstance(resource, dict) and len(resource) == 1:
+        (function, args), = resource.items()
+        if function == "Fn::Sub":
+            return [args[0] if isinstance(args, list) else args]
+        if function == "Fn::If":
+            return [text for branch in args[1:] for text in arn_text(branch)]
+        if function == "Fn::Join":
+            return ["".join(p if isinstance(p, str) else "${value}" for p in args[1])]
+        if function == "Ref" and args == "AWS::NoValue":
+            return []
+    return ["${value}"]  # Ref, Fn::GetAtt, Fn::ImportValue...: one specific resource
+
+
+def is_everything(text: str) -> bool:
+    if text.strip("*") == "":
+        return True
+    parts = text.split(":", 5)
+    return len(parts) == 6 and parts[0] == "arn" and set(parts[5]) <= set("*?/:")
+
+
+def narrows(condition: Any, service: str) -> bool:
+    if not isinstance(condition, dict):
+        return False
+    for block in condition.values():
+        for key in block if isinstance(block, dict) else {}:
+            key = key.lower()
+            if key.startswith("aws:resourcetag/") or key in {"aws:resourceaccount", "aws:resourceorgid", "aws:resourceorgpaths"}:
+                return True
+            if key.split(":", 1)[0] == service:
+                return True
+    return False
+
+
+def statement_problems(statement: dict) -> list[str]:
+    if statement.get("Effect") != "Allow":
+        return []
+    problems = []
+    for key in ("NotAction", "NotResource"):
+        if key in statement:
+            problems.append(f"{key} in an Allow grants everything it does not list")
+    changing = []
+    for action in as_list(statement.get("Action")):
+        if not isinstance(action, str):
+            problems.append(f"Action {json.dumps(action)} is not a literal: cannot be checked")
+            continue
+        service, _, name = action.lower().partition(":")
+        if action == "*" or service == "*":
+            problems.append(f'Action "{action}": every action of every service')
+        elif "*" in name or "?" in name:
+            problems.append(f'Action "{action}": wildcard in the action name')
+        elif not name.startswith(READ_ONLY_VERBS):
+            changing.append((action, service))
+    everything = [t for r in as_list(statement.get("Resource")) for t in arn_text(r) if is_everything(t)]
+    if everything:
+        for action, service in changing:
+            if not narrows(statement.get("Condition"), service):
+                problems.append(f'changing action "{action}" on every resource ({everything[0]}) with no narrowing Condition')
+    return problems
+
+
+def violations(resources: dict, justifications: dict[str, str], used: set[str] | None = None) -> list[str]:
+    """Every unjustified problem of every Allow statement in these (translated) resources, one
+    line each with the resource's logical id, where the statement is, and the statement."""
+    used = set() if used is None else used
+    found = []
+
+    def check(logical_id: str, where: str, document: dict, justified_by: str | None) -> None:
+        for i, statement in enumerate(as_list(document.get("Statement"))):
+            if not isinstance(statement, dict):
+                found.append(f"{logical_id} {where}.Statement[{i}]: not a statement: {json.dumps(statement)}")
+                continue
+            problems = statement_problems(statement)
+            key = justified_by or statement.get("Sid")
+            if problems and key in justifications:
+                used.add(key)
+                continue
+            for problem in problems:
+                found.append(f"{logical_id} {where}.Statement[{i}]: {problem}\n    {json.dumps(statement, sort_keys=True)}")
+
+    for logical_id, resource in resources.items():
+        properties = resource.get("Properties", {})
+        for where, document in documents(properties, "Properties"):
+            check(logical_id, where, document, None)
+        for i, arn in enumerate(as_list(properties.get("ManagedPolicyArns"))):
+            where = f"Properties.ManagedPolicyArns[{i}]"
+            if isinstance(arn, dict) and set(arn) <= {"Ref", "Fn::GetAtt"}:
+                target = arn.get("Ref") or as_list(arn.get("Fn::GetAtt"))[0]
+                if resources.get(target, {}).get("Type") == "AWS::IAM::ManagedPolicy":
+                    continue  # its PolicyDocument is checked where it is defined
+            match = AWS_MANAGED_ARN.match(arn_text(arn)[0] if arn_text(arn) else "")
+            name = match.group(1) if match else None
+            if name not in AWS_MANAGED_POLICIES:
+                found.append(f"{logical_id} {where}: managed policy {json.dumps(arn)} is not one whose statements this test knows")
+                continue
+            check(logical_id, f"{where} ({name})", AWS_MANAGED_POLICIES[name], name if name in justifications else None)
+    return found
+
+
+def justifications() -> dict[str, str]:
+    return source().get("Metadata", {}).get("IamJustifications", {})
+
+
+def test_every_policy_statement_is_least_privilege():
+    reasons = justifications()
+    used: set[str] = set()
+    found: dict[str, None] = {}
+    for parameters in PARAMETER_SETS:
+        for line in violations(translate(parameters)["Resources"], reasons, used):
+            found.setdefault(line)
+    assert not found, f"{len(found)} IAM grants too broad (narrow them, or justify them in template.yaml Metadata IamJustifications):\n" + "\n".join(found)
+    stale = set(reasons) - used
+    assert not stale, f"IamJustifications that justify nothing (remove them): {sorted(stale)}"
+
+
+def test_justifications_say_why():
+    for key, reason in justifications().items():
+        assert isinstance(reason, str) and len(reason.split()) >= 8, f"IamJustifications.{key} must say why"
+
+
+def test_scanner_skips_say_why():
+    """checkov takes a skip without a reason; this test does not."""
+    for logical_id, resource in source()["Resources"].items():
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert str(skip.get("id", "")).startswith("CKV"), f"{logical_id}: checkov skip without an id: {skip}"
+            assert len(str(skip.get("comment", "")).split()) >= 5, f"{logical_id}: checkov skip {skip.get('id')} must say why"
+
+
+def role(*statements: dict, managed: list | None = None) -> dict:
+    return {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": ["lambda.amazonaws.com"]}, "Action": ["sts:AssumeRole"]}]
+            },
+            "ManagedPolicyArns": managed or [],
+            "Policies": [{"PolicyName": "P", "PolicyDocument": {"Version": "2012-10-17", "Statement": list(statements)}}],
+        },
+    }
+
+
+BASIC = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+INSTANCES = {"Fn::Sub": "arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*"}
+
+
+def test_the_checker_fails_broad_grants():
+    resources = {
+        "Bad": role(
+            {"Sid": "Admin", "Effect": "Allow", "Action": "*", "Resource": "*"},
+            {"Sid": "AllOfS3", "Effect": "Allow", "Action": "s3:*", "Resource": {"Fn::Sub": "${Bucket.Arn}/*"}},
+            {"Sid": "Pattern", "Effect": "Allow", "Action": ["ec2:*Instances"], "Resource": INSTANCES},
+            {"Sid": "ReadPattern", "Effect": "Allow", "Action": ["ec2:Describe*"], "Resource": "*"},
+            {"Sid": "Terminate", "Effect": "Allow", "Action": ["ec2:DescribeInstances", "ec2:TerminateInstances"], "Resource": "*"},
+            {"Sid": "TlsIsNoNarrowing", "Effect": "Allow", "Action": "ec2:StopInstances", "Resource": "*",
+             "Condition": {"Bool": {"aws:SecureTransport": "true"}}},
+            {"Sid": "AnyBucket", "Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::*"},
+            {"Sid": "AnyBucketSub", "Effect": "Allow", "Action": "s3:DeleteObject", "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::*/*"}},
+            {"Sid": "GetIsNotExempt", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"},
+            {"Sid": "Inverted", "Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
+            {"Sid": "InvertedResource", "Effect": "Allow", "Action": "sqs:DeleteMessage", "NotResource": "arn:aws:sqs:*:1:x"},
+            managed=[BASIC, "arn:aws:iam::aws:policy/AdministratorAccess"],
+        ),
+        "BucketPolicy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {"PolicyDocument": {"Statement": [{"Sid": "OpenWrite", "Effect": "Allow", "Principal": "*", "Action": "s3:PutObject", "Resource": "*"}]}},
+        },
+    }
+    found = violations(resources, {})
+    sids = {re.search(r'"Sid": "(\w+)"', line).group(1) for line in found if '"Sid"' in line}
+    assert sids == {"Admin", "AllOfS3", "Pattern", "ReadPattern", "Terminate", "TlsIsNoNarrowing", "AnyBucket",
+                    "AnyBucketSub", "GetIsNotExempt", "Inverted", "InvertedResource", "OpenWrite"}, "\n".join(found)
+    terminate = [line for line in found if '"Terminate"' in line]
+    assert len(terminate) == 1 and "ec2:TerminateInstances" in terminate[0], terminate
+    assert any("Bad Properties.ManagedPolicyArns[1]" in line and "AdministratorAccess" in line for line in found)
+    assert any("(AWSLambdaBasicExecutionRole)" in line and "logs:PutLogEvents" in line for line in found)
+    assert all(line.startswith(("Bad ", "BucketPolicy ")) for line in found)
+
+
+def test_the_checker_passes_narrow_grants_and_honours_justifications():
+    resources = {
+        "Good": role(
+            {"Sid": "Read", "Effect": "Allow", "Action": ["ec2:DescribeInstances", "elasticloadbalancing:DescribeTags"], "Resource": "*"},
+            {"Sid": "Tagged", "Effect": "Allow", "Action": ["ec2:StartInstances", "ec2:StopInstances"], "Resource": INSTANCES,
+             "Condition": {"StringEquals": {"aws:ResourceTag/AUTOSTOP_ENABLE": "true"}}},
+            {"Sid": "TaggedStar", "Effect": "Allow", "Action": "ec2:StartInstances", "Resource": "*",
+             "Condition": {"StringEqualsIgnoreCase": {"aws:ResourceTag/AUTOSTOP_ENABLE": "true"}}},
+            {"Sid": "ServiceKey", "Effect": "Allow", "Action": "kms:CreateGrant", "Resource": "*",
+             "Condition": {"Bool": {"kms:GrantIsForAWSResource": "true"}}},
+            {"Sid": "OneQueue", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": {"Fn::GetAtt": ["Queue", "Arn"]}},
+            {"Sid": "Denies", "Effect": "Deny", "Action": "s3:*", "Resource": "*"},
+            {"Sid": "Xray", "Effect": "Allow", "Action": "xray:PutTraceSegments", "Resource": "*"},
+            managed=[BASIC],
+        ),
+    }
+    # X-Ray's PutTraceSegments, and the managed policy's three logs actions.
+    assert len(violations(resources, {})) == 4
+    used: set[str] = set()
+    assert violations(resources, {"Xray": "why", "AWSLambdaBasicExecutionRole": "why"}, used) == []
+    assert used == {"Xray", "AWSLambdaBasicExecutionRole"}
+
+
+@pytest.mark.parametrize(
+    ("text", "everything"),
+    [("*", True), ("arn:aws:s3:::*", True), ("arn:*:*:*:*:*", True), ("arn:aws:logs:*:*:*", True),
+     ("arn:aws:s3:::bucket/*", False), ("arn:${AWS::Partition}:ec2:*:${AWS::AccountId}:instance/*", False),
+     ("${value}", False)],
+)
+def test_what_counts_as_every_resource(text, everything):
+    assert is_everything(text) is everything

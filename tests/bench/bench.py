@@ -21,7 +21,9 @@ import statistics
 import subprocess
 import sys
 import time
+import uuid
 import zipfile
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -29,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
+import alb_cycle  # noqa: E402
 from counting_proxy import CountingProxy  # noqa: E402
 from harness import ROOT, Moto, free_port, image_id  # noqa: E402
 from runtime_api import RuntimeApi  # noqa: E402
@@ -144,11 +147,10 @@ def alb_event(moto: Moto) -> dict:
     subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{z}")["Subnet"]["SubnetId"] for i, z in ((1, "a"), (2, "c"))]
     tg = elb.create_target_group(Name="web", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]["TargetGroupArn"]
     zone = moto.client("route53").create_hosted_zone(Name="example.com", CallerReference="bench")["HostedZone"]["Id"].split("/")[-1]
-    alb = elb.create_load_balancer(Name="dev-alb", Subnets=subnets)["LoadBalancers"][0]
     return {"albName": "dev-alb", "startTime": 9, "endTime": 18, "subnets": subnets, "securityGroups": [],
             "hostedZoneId": zone, "domainName": "dev.example.com",
             "targetGroups": [{"targetGroupArn": tg, "listenerProtocol": "HTTP", "listenerPort": 80}],
-            "certificateArn": "", "albArn": alb["LoadBalancerArn"], "albDNSName": "", "albHostedZoneId": "", "now": NOW}
+            "certificateArn": "", "albArn": "", "albDNSName": "", "albHostedZoneId": "", "now": NOW}
 
 
 def producer_event(body: dict) -> dict:
@@ -167,24 +169,95 @@ def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+def alb_fixture(moto: Moto) -> dict:
+    """An ALB with two listeners, its alias record and a snapshot bucket: what each ALB function
+    works on. Returns the event every ALB function accepts, plus `setup` callables below."""
+    event = alb_event(moto)
+    moto.client("s3").create_bucket(Bucket="alb-snapshots", CreateBucketConfiguration={"LocationConstraint": REGION})
+    event["snapshotBucket"] = "alb-snapshots"
+    cert = moto.client("acm").request_certificate(DomainName="dev.example.com")["CertificateArn"]
+    event["certificateArn"] = cert
+    event["targetGroups"].append({"targetGroupArn": event["targetGroups"][0]["targetGroupArn"], "listenerProtocol": "HTTPS", "listenerPort": 443})
+    return event
+
+
+def alb_state(moto: Moto, event: dict, alb: bool, record: bool) -> dict:
+    """Puts moto in the state a function expects before it runs (the ALB and its listeners present
+    or not, the alias record present or not) and returns the event with the ALB's current names."""
+    elb, r53 = moto.client("elbv2"), moto.client("route53")
+    found = [lb for lb in elb.describe_load_balancers()["LoadBalancers"] if lb["LoadBalancerName"] == event["albName"]]
+    if alb and not found:
+        lb = elb.create_load_balancer(Name=event["albName"], Subnets=event["subnets"])["LoadBalancers"][0]
+        for tg in event["targetGroups"]:
+            extra = {"Certificates": [{"CertificateArn": event["certificateArn"]}]} if tg["listenerProtocol"] == "HTTPS" else {}
+            elb.create_listener(LoadBalancerArn=lb["LoadBalancerArn"], Protocol=tg["listenerProtocol"], Port=tg["listenerPort"],
+                                DefaultActions=[{"Type": "forward", "TargetGroupArn": tg["targetGroupArn"]}], **extra)
+        found = [lb]
+    if not alb and found:
+        elb.delete_load_balancer(LoadBalancerArn=found[0]["LoadBalancerArn"])
+        found = []
+    lb = found[0] if found else None
+    names = {"albArn": lb["LoadBalancerArn"] if lb else "", "albDNSName": lb["DNSName"] if lb else "",
+             "albHostedZoneId": lb["CanonicalHostedZoneId"] if lb else ""}
+    sets = r53.list_resource_record_sets(HostedZoneId=event["hostedZoneId"])["ResourceRecordSets"]
+    existing = [s for s in sets if s["Name"] == event["domainName"] + "." and s["Type"] == "A"]
+    if existing and not record:
+        r53.change_resource_record_sets(HostedZoneId=event["hostedZoneId"], ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": existing[0]}]})
+    if record and not existing and lb:
+        r53.change_resource_record_sets(HostedZoneId=event["hostedZoneId"], ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+            "Name": event["domainName"], "Type": "A",
+            "AliasTarget": {"HostedZoneId": lb["CanonicalHostedZoneId"], "DNSName": lb["DNSName"], "EvaluateTargetHealth": False}}}]})
+    return event | names | {"albExists": bool(lb), "recordExists": record, "shouldExist": alb}
+
+
+def consumer_event(moto: Moto, ids: list[str]) -> dict:
+    """One SQS batch of 10 wake requests for the given (stopped) instances, with fresh request ids
+    (the consumer acts once per request id)."""
+    moto.client("ec2").stop_instances(InstanceIds=ids)
+    records = []
+    for k, instance in enumerate(ids[:10]):
+        request_id = str(uuid.uuid4())
+        body = {"requestId": request_id, "action": "wake", "target": {"instanceIds": [instance]},
+                "requestedBy": "bench", "receivedAt": "2026-11-25T01:00:00Z"}
+        records.append({"messageId": str(uuid.uuid4()), "receiptHandle": f"bench-{k}", "body": json.dumps(body),
+                        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1795604400000", "SenderId": "bench",
+                                       "ApproximateFirstReceiveTimestamp": "1795604400010"},
+                        "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs",
+                        "eventSourceARN": f"arn:aws:sqs:{REGION}:123456789012:bench", "awsRegion": REGION})
+    return {"Records": records}
+
+
 def cold_and_warm(moto: Moto, proxy: CountingProxy, repeat: int, warm: int) -> list[dict]:
+    """Every function, Rust and Python, `repeat` fresh processes each: the first event is the cold
+    start; `warm` more of the same event follow (for the ALB functions and the consumer the repeats
+    find their work done, as a retried Lambda invocation would)."""
     rows = []
     moto.reset()
-    launch_fleet(moto, 20)
-    event = alb_event(moto)
+    fleet = list(launch_fleet(moto, 20))
     sqs = moto.client("sqs")
     queue = sqs.create_queue(QueueName="bench")["QueueUrl"]
-    cases = [
-        ("ec2-autostop", rust("ec2-autostop"), python("ec2_autostop"), {"now": NOW}, {}),
-        ("check-existing-alb", rust("check-existing-alb"), python("check_existing_alb"), event, {}),
-        ("sqs-producer", rust("sqs-producer"), python("sqs_producer"),
-         producer_event({"action": "wake", "instanceIds": ["i-0123456789abcdef0"]}),
-         {"QUEUE_URL": queue.replace(moto.url, proxy.url), "OUTCOMES_BUCKET": "bench"}),
+    moto.client("s3").create_bucket(Bucket="bench-outcomes", CreateBucketConfiguration={"LocationConstraint": REGION})
+    alb = alb_fixture(moto)
+    producer_env = {"QUEUE_URL": queue.replace(moto.url, proxy.url), "OUTCOMES_BUCKET": "bench-outcomes"}
+    # name → (event for the next run, after putting moto in the state the function expects; env)
+    cases: list[tuple[str, Callable[[], object], dict[str, str]]] = [
+        ("ec2-autostop", lambda: {"now": NOW}, {}),
+        ("check-existing-alb", lambda: alb_state(moto, alb, alb=True, record=True), {}),
+        ("create-alb", lambda: alb_state(moto, alb, alb=False, record=False), {}),
+        ("create-route53-record", lambda: alb_state(moto, alb, alb=True, record=False), {}),
+        ("delete-route53-record", lambda: alb_state(moto, alb, alb=True, record=True), {}),
+        ("delete-alb", lambda: alb_state(moto, alb, alb=True, record=False), {}),
+        ("sqs-producer", lambda: producer_event({"action": "wake", "instanceIds": [fleet[0]]}), producer_env),
+        ("sqs-consumer", lambda: consumer_event(moto, fleet[:10]), {"OUTCOMES_BUCKET": "bench-outcomes"}),
     ]
-    for name, rust_cmd, py_cmd, payload, env in cases:
+    for name, setup, env in cases:
         result = {"function": name}
-        for label, cmd, cwd in (("rust", rust_cmd, None), ("python", py_cmd, HERE / "baseline")):
-            runs = [run_function(cmd, [payload] * (1 + warm), proxy.url, env, cwd) for _ in range(repeat)]
+        module = name.replace("-", "_")
+        for label, cmd, cwd in (("rust", rust(name), None), ("python", python(module), HERE / "baseline")):
+            runs = []
+            for _ in range(repeat):
+                payload = setup()
+                runs.append(run_function(cmd, [payload] * (1 + warm), proxy.url, env, cwd))
             result[label] = {
                 "init_ms": median([r["init_ms"] for r in runs]),
                 "cold_ms": median([r["cold_ms"] for r in runs]),
@@ -199,6 +272,19 @@ def cold_and_warm(moto: Moto, proxy: CountingProxy, repeat: int, warm: int) -> l
         print(f"  {name}: cold {result['rust']['cold_ms']:.1f} ms vs {result['python']['cold_ms']:.1f} ms "
               f"(×{result['cold_ratio']:.3f}); RSS {result['rust']['rss_mib']:.1f} vs {result['python']['rss_mib']:.1f} MiB", flush=True)
     return rows
+
+
+def alb_workflow(cycles_count: int) -> dict:
+    """Off→on and on→off through the ASL interpreter, Rust functions against the Python ones."""
+    names = list(alb_cycle.FUNCTIONS.values())
+    commands = {"rust": {n: rust(n) for n in names}, "python": {n: python(n.replace("-", "_")) for n in names}}
+    result = alb_cycle.cycles(ROOT / ".local", commands, lambda label, port: function_env("", port, {}),
+                              {"rust": None, "python": HERE / "baseline"}, lambda url: CountingProxy(free_port(), url), cycles_count)
+    for phase in ("on", "off"):
+        result[f"{phase}_ratio"] = result["rust"][f"{phase}_s"] / result["python"][f"{phase}_s"]
+    print(f"  off→on {result['rust']['on_s']:.2f} s vs {result['python']['on_s']:.2f} s; "
+          f"on→off {result['rust']['off_s']:.2f} s vs {result['python']['off_s']:.2f} s", flush=True)
+    return result
 
 
 def ec2_scale(moto: Moto, proxy: CountingProxy, sizes: list[int]) -> list[dict]:
@@ -307,6 +393,16 @@ def markdown(results: dict) -> str:
         lines.append(f"| {r['instances']} | {r['rust']['changes']} | {r['python']['changes']} | {r['rust']['calls']} | {r['call_budget']} | {r['python']['calls']} | "
                      f"{r['describe_floor_s']:.2f} | {r['rust']['wall_s']:.2f} | {r['python']['wall_s']:.2f} | {r['wall_ratio']:.3f} | "
                      f"{r['rust']['rss_mib']:.1f} | {r['python']['rss_mib']:.1f} |")
+    if results.get("alb_workflow"):
+        w = results["alb_workflow"]
+        lines += ["", "## ALB workflow cycle (moto's ASL interpreter; warm functions; medians)", "",
+                  "Wall time = StartExecution → status no longer RUNNING (polled every 20 ms); AWS calls = the functions' calls.", "",
+                  "| phase | Rust s | Python s | ratio | AWS calls Rust | AWS calls Python |", "|---|---|---|---|---|---|"]
+        for phase, title in (("on", "off→on (create ALB + record)"), ("off", "on→off (delete record + ALB)")):
+            rc, pc = w["rust"][f"{phase}_calls"], w["python"][f"{phase}_calls"]
+            detail = ", ".join(f"{k} {v}" for k, v in sorted(rc.items()))
+            lines.append(f"| {title} | {w['rust'][f'{phase}_s']:.2f} | {w['python'][f'{phase}_s']:.2f} | {w[f'{phase}_ratio']:.3f} | "
+                         f"{sum(rc.values())} ({detail}) | {sum(pc.values())} |")
     lines += ["", "## Sizes", "", "| binary | arch | bootstrap MiB | zip MiB |", "|---|---|---|---|"]
     for r in results["sizes"]:
         lines.append(f"| {r['function']} | {r['arch']} | {r['bootstrap_mib']:.2f} | {r['zip_mib']:.2f} |")
@@ -323,8 +419,9 @@ def main() -> None:
     # 10,000 is the target size, but moto needs more than 10 minutes of CPU to answer
     # DescribeInstances for 10,000 instances (see BENCHMARKS.md), so it is asked for explicitly.
     parser.add_argument("--sizes", default="100,1000")
-    parser.add_argument("--parts", default="cold,scale,sizes,profiles",
-                        help="which measurements: cold, scale, sizes, profiles")
+    parser.add_argument("--parts", default="cold,scale,alb,sizes,profiles",
+                        help="which measurements: cold, scale, alb, sizes, profiles")
+    parser.add_argument("--cycles", type=int, default=5, help="ALB workflow cycles per implementation")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--warm", type=int, default=20)
     parser.add_argument("--out", default=str(ROOT / "bench-results"))
@@ -342,12 +439,16 @@ def main() -> None:
         }
         parts = set(args.parts.split(","))
         results["cold_warm"], results["ec2_scale"], results["sizes"], results["profiles"] = [], [], [], []
+        results["alb_workflow"] = None
         if "cold" in parts:
             print("cold start / warm / memory:", flush=True)
             results["cold_warm"] = cold_and_warm(moto, proxy, args.repeat, args.warm)
         if "scale" in parts:
             print("EC2 job at scale:", flush=True)
             results["ec2_scale"] = ec2_scale(moto, proxy, [int(s) for s in args.sizes.split(",")])
+        if "alb" in parts:
+            print("ALB workflow through the ASL interpreter:", flush=True)
+            results["alb_workflow"] = alb_workflow(args.cycles)
         if "sizes" in parts:
             results["sizes"] = sizes()
         if "profiles" in parts:

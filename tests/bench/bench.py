@@ -268,6 +268,10 @@ def cold_and_warm(moto: Moto, proxy: CountingProxy, repeat: int, warm: int) -> l
         result["cold_ratio"] = result["rust"]["cold_ms"] / result["python"]["cold_ms"]
         result["warm_ratio"] = result["rust"]["warm_ms"] / result["python"]["warm_ms"]
         result["rss_ratio"] = result["rust"]["rss_mib"] / result["python"]["rss_mib"]
+        # What a cold start adds to an invocation: first answer minus a warm one.
+        for label in ("rust", "python"):
+            result[label]["penalty_ms"] = result[label]["cold_ms"] - result[label]["warm_ms"]
+        result["penalty_ratio"] = result["rust"]["penalty_ms"] / result["python"]["penalty_ms"]
         rows.append(result)
         print(f"  {name}: cold {result['rust']['cold_ms']:.1f} ms vs {result['python']['cold_ms']:.1f} ms "
               f"(×{result['cold_ratio']:.3f}); RSS {result['rust']['rss_mib']:.1f} vs {result['python']['rss_mib']:.1f} MiB", flush=True)
@@ -362,14 +366,23 @@ def profiles(repeat: int, binary: str = "delete-route53-record") -> list[dict]:
     return rows
 
 
+ARM64 = Path(os.environ.get("LIGHTSOUT_BENCH_ARM64_DIR") or RELEASE.parent / "aarch64-unknown-linux-gnu" / "release")
+
+
 def sizes() -> list[dict]:
+    """Every release bootstrap, x86_64 and (when `make bench` could build them) arm64, with the zip
+    SAM would upload."""
     rows = []
-    for binary in sorted(p for p in RELEASE.iterdir() if p.is_file() and os.access(p, os.X_OK) and "." not in p.name):
-        archive = ROOT / ".local" / f"{binary.name}.zip"
-        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
-            z.write(binary, "bootstrap")
-        rows.append({"function": binary.name, "arch": platform.machine(), "bootstrap_mib": binary.stat().st_size / 2**20,
-                     "zip_mib": archive.stat().st_size / 2**20})
+    for arch, folder in (("x86_64", RELEASE), ("arm64", ARM64)):
+        if not folder.is_dir():
+            print(f"  no {arch} release build in {folder}", flush=True)
+            continue
+        for binary in sorted(p for p in folder.iterdir() if p.is_file() and os.access(p, os.X_OK) and "." not in p.name):
+            archive = ROOT / ".local" / f"{binary.name}-{arch}.zip"
+            with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
+                z.write(binary, "bootstrap")
+            rows.append({"function": binary.name, "arch": arch, "bootstrap_mib": binary.stat().st_size / 2**20,
+                         "zip_mib": archive.stat().st_size / 2**20})
     return rows
 
 
@@ -378,12 +391,13 @@ def markdown(results: dict) -> str:
     if not results["cold_warm"]:
         lines += ["(cold start not measured in this run)", ""]
     lines += ["## Cold start, warm invocation, peak memory (medians; Rust ÷ Python)", "",
-              "init = spawn → first poll for an event; cold = spawn → first event answered (includes its AWS calls).", "",
-              "| function | init Rust ms | init Python ms | ratio | cold Rust ms | cold Python ms | ratio | warm Rust ms | warm Python ms | ratio | RSS Rust MiB | RSS Python MiB | ratio |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "init = spawn → first poll for an event (Lambda's Init Duration); cold = spawn → first event answered "
+              "(includes its AWS calls); penalty = cold − warm, what a cold start adds to an invocation.", "",
+              "| function | init Rust ms | init Python ms | ratio | cold Rust ms | cold Python ms | ratio | penalty ratio | warm Rust ms | warm Python ms | ratio | RSS Rust MiB | RSS Python MiB | ratio |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results["cold_warm"]:
         lines.append(f"| {r['function']} | {r['rust']['init_ms']:.1f} | {r['python']['init_ms']:.1f} | {r['init_ratio']:.3f} | "
-                     f"{r['rust']['cold_ms']:.1f} | {r['python']['cold_ms']:.1f} | {r['cold_ratio']:.3f} | "
+                     f"{r['rust']['cold_ms']:.1f} | {r['python']['cold_ms']:.1f} | {r['cold_ratio']:.3f} | {r['penalty_ratio']:.3f} | "
                      f"{r['rust']['warm_ms']:.2f} | {r['python']['warm_ms']:.2f} | {r['warm_ratio']:.3f} | "
                      f"{r['rust']['rss_mib']:.1f} | {r['python']['rss_mib']:.1f} | {r['rss_ratio']:.3f} |")
     lines += ["", "## EC2 job at scale (AWS calls counted at the HTTP layer)", "",

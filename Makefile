@@ -38,10 +38,20 @@ lint:
 unit:
 	cargo test --workspace
 
+# checkov has its own venv (scripts/setup.sh): its pinned dependencies conflict with .venv's.
+CHECKOV := .venv-checkov/bin/checkov --quiet --compact --skip-download --framework cloudformation
+
 template: setup node_modules
-	cfn-lint template.yaml
+	@# The serverless rules after the template: `-a` takes every name that follows it.
+	cfn-lint template.yaml -a cfn_lint_serverless.rules
 	sam validate --lint --template template.yaml
 	npx --no-install asl-validator --json-path statemachine/alb-scheduler.asl.json
+	@# checkov fails on any finding not skipped with a reason in the resource's Metadata: on the
+	@# template as written, then as SAM expands it (generated roles, API stage, every conditional
+	@# resource), which is where its IAM checks see the policies.
+	$(CHECKOV) -f template.yaml
+	$(PY) tests/sam.py .local/template-translated.json
+	$(CHECKOV) -f .local/template-translated.json
 
 node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -63,11 +73,20 @@ build: setup
 BENCH_ARGS ?=
 bench: setup
 	$(PY) -m pip install --quiet -r tests/bench/requirements.txt
+	@# wrk drives the SQS pipeline's HTTP load (Debian's package).
+	@command -v wrk >/dev/null || apt-get install -y -q wrk || echo "bench: wrk could not be installed; the pipeline part needs it"
 	cargo build --release --workspace
 	@# One small function under each alternative profile, to compare against `release`.
 	for profile in release-z release-fat release-plain; do \
 	  cargo build -p delete-route53-record --profile $$profile || exit 1; \
 	done
+	@# arm64 sizes, where the aarch64 target is (or can be) installed; zig (ziglang) links.
+	@if rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu \
+	    || rustup target add aarch64-unknown-linux-gnu; then \
+	  cargo lambda build --release --arm64 --workspace; \
+	else \
+	  echo "bench: the aarch64-unknown-linux-gnu target is not installed: arm64 sizes are not measured"; \
+	fi
 	$(PY) tests/bench/bench.py $(BENCH_ARGS)
 
 clean:

@@ -1,5 +1,6 @@
 """Baseline: the EC2 start/stop job as it is commonly written in Python with boto3 — one
-DescribeInstances call, then one StartInstances/StopInstances call per instance. The schedule rules
+DescribeInstances call, then one StartInstances/StopInstances call per instance (or every page of
+DescribeInstances with BASELINE_PAGED=1). The schedule rules
 are the simple core of the tag contract (DAY list/range, TIME hours with inclusive end, TZ)."""
 
 import datetime
@@ -10,6 +11,9 @@ import boto3
 
 ec2 = boto3.client("ec2")
 DEFAULT_TZ = os.environ.get("SCHEDULE_TIMEZONE", "Asia/Seoul")
+# BASELINE_PAGED=1: read every page of DescribeInstances (the same work as lightsout), still one
+# start/stop call per instance. Unset: one page, as the job is commonly written.
+PAGED = os.environ.get("BASELINE_PAGED") == "1"
 NAMES = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6,
          "월": 0, "화": 1, "수": 2, "목": 3, "금": 4, "토": 5, "일": 6}
 
@@ -53,9 +57,13 @@ def should_run(tags, now):
 def handler(event, context):
     when = (event or {}).get("time") or (event or {}).get("now")
     now = datetime.datetime.fromisoformat(when.replace("Z", "+00:00")) if when else datetime.datetime.now(datetime.timezone.utc)
-    reply = ec2.describe_instances(Filters=[{"Name": "tag:AUTOSTOP_ENABLE", "Values": ["true", "True", "TRUE"]}])
+    filters = [{"Name": "tag:AUTOSTOP_ENABLE", "Values": ["true", "True", "TRUE"]}]
+    if PAGED:
+        reservations = [r for page in ec2.get_paginator("describe_instances").paginate(Filters=filters) for r in page["Reservations"]]
+    else:
+        reservations = ec2.describe_instances(Filters=filters)["Reservations"]
     started, stopped = [], []
-    for reservation in reply["Reservations"]:
+    for reservation in reservations:
         for instance in reservation["Instances"]:
             tags = {t["Key"]: t["Value"] for t in instance.get("Tags", [])}
             state = instance["State"]["Name"]

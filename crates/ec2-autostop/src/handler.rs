@@ -7,7 +7,7 @@ use serde_json::Value;
 use tracing::{info, warn};
 
 use lightsout_schedule::{
-    classify, plan, Action, AutostopEvent, Classification, EventError, Settings,
+    classify, plan, Action, AutostopEvent, Classification, EventError, Plan, Settings,
 };
 
 use crate::batch::{run_batched, CallError};
@@ -155,6 +155,41 @@ async fn run_region<E: Ec2>(
     .await;
 }
 
+/// What the function does with one listed instance, from its tags and state alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assessment {
+    /// `AUTOSTOP_ENABLE` is not `true`: never touched, not reported. (The server-side filter
+    /// should leave none of these.)
+    Unmanaged,
+    /// Managed but left alone, with the reason the report gives: a member of an Auto Scaling
+    /// group, or a tag that cannot be read (`bad_tags`).
+    Skipped { reason: String, bad_tags: bool },
+    /// The decision: wanted state, action and reason. `hibernate`: a stop hibernates.
+    Decided { plan: Plan, hibernate: bool },
+}
+
+/// Decides for one instance at `now`: what [`handle`] acts on, and what `lightsout plan` shows.
+pub fn assess(instance: &Instance, settings: &Settings, now: DateTime<Utc>) -> Assessment {
+    let holidays: &BTreeSet<NaiveDate> = &settings.holidays;
+    match classify(&instance.tags, settings.default_zone) {
+        Classification::Unmanaged => Assessment::Unmanaged,
+        Classification::AutoScaling(group) => Assessment::Skipped {
+            reason: format!(
+                "member of Auto Scaling group {group}: stopping it would make the group replace it"
+            ),
+            bad_tags: false,
+        },
+        Classification::Invalid(error) => Assessment::Skipped {
+            reason: error.to_string(),
+            bad_tags: true,
+        },
+        Classification::Managed(policy) => Assessment::Decided {
+            plan: plan(&policy, instance.state, now, holidays),
+            hibernate: policy.hibernate,
+        },
+    }
+}
+
 fn decide(
     instances: Vec<Instance>,
     settings: &Settings,
@@ -162,38 +197,32 @@ fn decide(
     region: &str,
     report: &mut Report,
 ) -> Work {
-    let holidays: &BTreeSet<NaiveDate> = &settings.holidays;
     let mut work = Work::default();
     for instance in instances {
-        let skip = |reason: String| Skipped {
-            instance_id: instance.id.clone(),
-            region: region.to_string(),
-            reason,
-        };
-        let policy = match classify(&instance.tags, settings.default_zone) {
-            // The server-side filter should leave none of these; never act on one regardless.
-            Classification::Unmanaged => continue,
-            Classification::AutoScaling(group) => {
-                let reason = format!("member of Auto Scaling group {group}: stopping it would make the group replace it");
-                info!(instance_id = instance.id, region, reason, "skipped");
-                report.skipped.push(skip(reason));
+        let (decision, hibernate) = match assess(&instance, settings, now) {
+            // Never act on an unmanaged instance, whatever the filter returned.
+            Assessment::Unmanaged => continue,
+            Assessment::Skipped { reason, bad_tags } => {
+                if bad_tags {
+                    warn!(
+                        instance_id = instance.id,
+                        region, reason, "skipped: bad tags"
+                    );
+                } else {
+                    info!(instance_id = instance.id, region, reason, "skipped");
+                }
+                report.skipped.push(Skipped {
+                    instance_id: instance.id.clone(),
+                    region: region.to_string(),
+                    reason,
+                });
                 continue;
             }
-            Classification::Invalid(error) => {
-                let reason = error.to_string();
-                warn!(
-                    instance_id = instance.id,
-                    region, reason, "skipped: bad tags"
-                );
-                report.skipped.push(skip(reason));
-                continue;
-            }
-            Classification::Managed(policy) => policy,
+            Assessment::Decided { plan, hibernate } => (plan, hibernate),
         };
-        let decision = plan(&policy, instance.state, now, holidays);
         match decision.action {
             Action::Start => work.start.push((instance, decision.reason)),
-            Action::Stop if policy.hibernate => work.hibernate.push((instance, decision.reason)),
+            Action::Stop if hibernate => work.hibernate.push((instance, decision.reason)),
             Action::Stop => work.stop.push((instance, decision.reason)),
             Action::Leave => {
                 info!(instance_id = instance.id, region, state = ?instance.state, wanted = %decision.wanted, reason = decision.reason, "unchanged");
@@ -333,7 +362,7 @@ fn record(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lightsout_schedule::InstanceState;
+    use lightsout_schedule::{InstanceState, Wanted};
     use serde_json::json;
     use std::cell::RefCell;
     use std::collections::BTreeMap;
@@ -562,6 +591,36 @@ mod tests {
             )
         );
         assert!(ec2.calls.borrow().is_empty());
+    }
+
+    #[test]
+    fn assess_is_what_handle_acts_on() {
+        let now = DateTime::parse_from_rfc3339(EVENING)
+            .unwrap()
+            .with_timezone(&Utc);
+        let running = instance(
+            "i-1",
+            InstanceState::Running,
+            &[("TIME", "9~18"), ("AUTOSTOP_HIBERNATE", "true")],
+        );
+        match assess(&running, &settings(), now) {
+            Assessment::Decided { plan, hibernate } => {
+                assert_eq!((plan.wanted, plan.action), (Wanted::Stopped, Action::Stop));
+                assert!(hibernate);
+                assert!(plan
+                    .reason
+                    .starts_with("outside schedule daily 09:00–18:59"));
+            }
+            other => panic!("{other:?}"),
+        }
+        let bad = instance("i-2", InstanceState::Running, &[("TIME", "late")]);
+        assert!(matches!(
+            assess(&bad, &settings(), now),
+            Assessment::Skipped { bad_tags: true, .. }
+        ));
+        let mut unmanaged = instance("i-3", InstanceState::Running, &[("TIME", "9~18")]);
+        unmanaged.tags.remove("AUTOSTOP_ENABLE");
+        assert_eq!(assess(&unmanaged, &settings(), now), Assessment::Unmanaged);
     }
 
     #[tokio::test]

@@ -2,19 +2,13 @@
 //! `TIME` and `TZ` tags say. Triggered hourly by EventBridge Scheduler; see the README for the tags,
 //! the event and the report.
 
-mod batch;
-mod ec2;
-mod handler;
-mod report;
-
-use aws_config::Region;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::Value;
 
-use ec2::Ec2Client;
-use handler::FunctionError;
+use ec2_autostop::handler::{self, FunctionError};
+use ec2_autostop::regional_clients;
+use ec2_autostop::report::Report;
 use lightsout_schedule::Settings;
-use report::Report;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -25,26 +19,7 @@ async fn main() -> Result<(), Error> {
     let setup = Settings::from_lookup(|name| std::env::var(name).ok())
         .map_err(|e| e.to_string())
         .and_then(|settings| {
-            let regions = if settings.regions.is_empty() {
-                let own = config.region().ok_or(
-                    "setting REGIONS: empty and the function has no region; set AWS_REGION or REGIONS",
-                )?;
-                vec![own.to_string()]
-            } else {
-                settings.regions.clone()
-            };
-            let clients = regions
-                .into_iter()
-                .map(|region| Ec2Client {
-                    client: aws_sdk_ec2::Client::from_conf(
-                        aws_sdk_ec2::config::Builder::from(&config)
-                            .region(Region::new(region.clone()))
-                            .build(),
-                    ),
-                    region,
-                    page_size: settings.page_size,
-                })
-                .collect::<Vec<_>>();
+            let clients = regional_clients(&config, &settings)?;
             Ok((settings, clients))
         });
     let setup = &setup;

@@ -127,6 +127,8 @@ def statement_problems(statement: dict) -> list[str]:
         service, _, name = action.lower().partition(":")
         if action == "*" or service == "*":
             problems.append(f'Action "{action}": every action of every service')
+        elif name == "*":
+            problems.append(f'Action "{action}": every action of {service}')
         elif "*" in name or "?" in name:
             problems.append(f'Action "{action}": wildcard in the action name')
         elif not name.startswith(READ_ONLY_VERBS):
@@ -139,14 +141,17 @@ def statement_problems(statement: dict) -> list[str]:
     return problems
 
 
-def violations(resources: dict, justifications: dict[str, str], used: set[str] | None = None) -> list[str]:
+def violations(resources: dict, justifications: dict[str, str], used: set[str] | None = None, seen: set[str] | None = None) -> list[str]:
     """Every unjustified problem of every Allow statement in these (translated) resources, one
-    line each with the resource's logical id, where the statement is, and the statement."""
+    line each with the resource's logical id, where the statement is, and the statement. Adds the
+    justifications it used to `used` and the logical ids whose statements it checked to `seen`."""
     used = set() if used is None else used
+    seen = set() if seen is None else seen
     found = []
 
     def check(logical_id: str, where: str, document: dict, justified_by: str | None) -> None:
         for i, statement in enumerate(as_list(document.get("Statement"))):
+            seen.add(logical_id)
             if not isinstance(statement, dict):
                 found.append(f"{logical_id} {where}.Statement[{i}]: not a statement: {json.dumps(statement)}")
                 continue
@@ -186,8 +191,13 @@ def test_every_policy_statement_is_least_privilege():
     used: set[str] = set()
     found: dict[str, None] = {}
     for parameters in PARAMETER_SETS:
-        for line in violations(translate(parameters)["Resources"], reasons, used):
+        resources = translate(parameters)["Resources"]
+        seen: set[str] = set()
+        for line in violations(resources, reasons, used, seen):
             found.setdefault(line)
+        # Not vacuous: every role and bucket policy the translation made was walked.
+        holders = {k for k, v in resources.items() if v["Type"] in ("AWS::IAM::Role", "AWS::S3::BucketPolicy")}
+        assert holders and holders <= seen, f"{parameters}: statements of {sorted(holders - seen)} were not found"
     assert not found, f"{len(found)} IAM grants too broad (narrow them, or justify them in template.yaml Metadata IamJustifications):\n" + "\n".join(found)
     stale = set(reasons) - used
     assert not stale, f"IamJustifications that justify nothing (remove them): {sorted(stale)}"

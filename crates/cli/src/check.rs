@@ -1,0 +1,490 @@
+//! `lightsout check`: do these tags parse, what do they mean, and what does the week look like?
+//!
+//! The tags are read by `lightsout_schedule::classify`, exactly as `ec2-autostop` reads an
+//! instance's tags, so a refusal carries the message the function reports; every cell of the
+//! timeline and the next start/stop come from `lightsout_schedule::wanted_state`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use lightsout_schedule::policy::{
+    TAG_ASG, TAG_DAY, TAG_ENABLE, TAG_HIBERNATE, TAG_HOLD_UNTIL, TAG_MODE, TAG_SKIP_DATES,
+    TAG_TIME, TAG_TZ,
+};
+use lightsout_schedule::{
+    classify, wanted_state, Classification, DaySet, LocalMoment, Mode, Policy, Settings, Wanted,
+};
+
+use crate::text;
+use crate::timeline::{self, DayNames, Style};
+use crate::{Outcome, Usage};
+
+/// How far ahead the next start and stop are looked for.
+const HORIZON_DAYS: i64 = 14;
+
+/// The tags of `check`'s arguments: positionals, `--tz` and `--tags`.
+pub fn collect_tags(
+    day: Option<&str>,
+    time: Option<&str>,
+    tz: Option<&str>,
+    tags: &[String],
+) -> Result<BTreeMap<String, String>, Usage> {
+    let mut out = BTreeMap::new();
+    let mut put = |key: &str, value: &str, from: &str| {
+        if out.insert(key.to_string(), value.to_string()).is_some() {
+            return Err(Usage(format!(
+                "{key} is given twice (again in {from}); give each tag once"
+            )));
+        }
+        Ok(())
+    };
+    for list in tags {
+        for (key, value) in split_tags(list)? {
+            put(&key, &value, "--tags")?;
+        }
+    }
+    // One positional value alone is TIME (DAY then defaults to every day).
+    let (day, time) = match (day, time) {
+        (Some(only), None) => (None, Some(only)),
+        other => other,
+    };
+    if let Some(day) = day {
+        put(TAG_DAY, day, "the DAY argument")?;
+    }
+    if let Some(time) = time {
+        put(TAG_TIME, time, "the TIME argument")?;
+    }
+    if let Some(tz) = tz {
+        put(TAG_TZ, tz, "--tz")?;
+    }
+    Ok(out)
+}
+
+/// `DAY=mon,wed,TIME=9~12,13~18,TZ=UTC` → pairs. A comma starts a new tag only where `KEY=`
+/// follows; otherwise the comma belongs to the value (`DAY` and `TIME` values contain commas).
+pub fn split_tags(list: &str) -> Result<Vec<(String, String)>, Usage> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for part in list.split(',') {
+        let key = part.split_once('=').map(|(k, _)| k.trim());
+        let is_key = |k: &str| {
+            !k.is_empty()
+                && k.chars()
+                    .all(|c| c.is_alphanumeric() || "_:.-/+@ ".contains(c))
+                && !k.contains(['~', '～'])
+        };
+        match (key, pairs.last_mut()) {
+            (Some(k), _) if is_key(k) => {
+                let value = part.split_once('=').map_or("", |(_, v)| v);
+                pairs.push((k.to_string(), value.trim().to_string()));
+            }
+            (_, Some((_, value))) => {
+                value.push(',');
+                value.push_str(part.trim());
+            }
+            (_, None) if part.trim().is_empty() => {}
+            (_, None) => {
+                return Err(Usage(format!(
+                    "--tags: `{}` is not KEY=VALUE; expected e.g. 'DAY=월-금,TIME=9~18'",
+                    part.trim()
+                )))
+            }
+        }
+    }
+    Ok(pairs)
+}
+
+/// Runs `check` on `tags` at `now`; `settings` gives the default zone and stack-wide skip dates.
+pub fn run(
+    mut tags: BTreeMap<String, String>,
+    settings: &Settings,
+    now: DateTime<Utc>,
+    ascii: bool,
+) -> Outcome {
+    if tags.is_empty() {
+        return Outcome::Usage(Usage(
+            "no tags to check: give DAY and TIME (`lightsout check 월-금 9~18`) or --tags 'DAY=…,TIME=…'"
+                .into(),
+        ));
+    }
+    // Checking a schedule implies the instance is meant to be managed.
+    tags.entry(TAG_ENABLE.to_string())
+        .or_insert_with(|| "true".into());
+    let policy = match classify(&tags, settings.default_zone) {
+        Classification::Managed(policy) => policy,
+        Classification::Invalid(error) => return Outcome::Invalid(format!(
+            "tags invalid: {error}\n(ec2-autostop skips such an instance and reports this reason)"
+        )),
+        Classification::Unmanaged => {
+            return Outcome::Ok(format!(
+                "{TAG_ENABLE}=`{}` is not `true`: lightsout never touches this instance.\n",
+                tags[TAG_ENABLE]
+            ))
+        }
+        Classification::AutoScaling(group) => return Outcome::Ok(format!(
+            "{TAG_ASG}={group}: a member of an Auto Scaling group is skipped (stopping it would \
+                 make the group replace it); its other tags are not read.\n"
+        )),
+    };
+    Outcome::Ok(explain(&tags, &policy, settings, now, ascii))
+}
+
+fn explain(
+    tags: &BTreeMap<String, String>,
+    policy: &Policy,
+    settings: &Settings,
+    now: DateTime<Utc>,
+    ascii: bool,
+) -> String {
+    let schedule = &policy.schedule;
+    let zone = schedule.zone;
+    let holidays = &settings.holidays;
+    let mut out = String::from("Tags are valid: ec2-autostop would manage this instance.\n\n");
+
+    let tag = |key: &str| tags.get(key).map(String::as_str);
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let mut row = |key: &str, meaning: String| {
+        rows.push(vec![
+            format!("  {key}"),
+            tag(key).map_or("-".into(), |v| format!("`{v}`")),
+            meaning,
+        ])
+    };
+    row(
+        TAG_DAY,
+        if tag(TAG_DAY).is_some() {
+            days_in_words(schedule.days)
+        } else {
+            "every day (no DAY tag)".into()
+        },
+    );
+    row(TAG_TIME, schedule.windows.to_string());
+    row(
+        TAG_TZ,
+        if tag(TAG_TZ).is_some() {
+            zone.to_string()
+        } else {
+            format!("{zone} (no TZ tag: the default zone, SCHEDULE_TIMEZONE)")
+        },
+    );
+    if let Some(hold) = policy.hold_until {
+        let state = if hold > now { "" } else { " (past: no effect)" };
+        row(
+            TAG_HOLD_UNTIL,
+            format!("held running until {}{state}", hold.to_rfc3339()),
+        );
+    }
+    if tag(TAG_SKIP_DATES).is_some() {
+        row(
+            TAG_SKIP_DATES,
+            format!("stopped all day on {}", dates(&policy.skip_dates)),
+        );
+    }
+    if tag(TAG_MODE).is_some() {
+        row(TAG_MODE, mode_in_words(policy.mode).into());
+    }
+    if tag(TAG_HIBERNATE).is_some() {
+        row(
+            TAG_HIBERNATE,
+            if policy.hibernate {
+                "stops hibernate the instance (a normal stop if EC2 refuses)".into()
+            } else {
+                "normal stops".into()
+            },
+        );
+    }
+    for key in tags.keys().filter(|k| !is_ours(k)) {
+        row(key, "not a lightsout tag: ignored".into());
+    }
+    out.push_str(&text::table(&["  TAG", "VALUE", "MEANING"], &rows));
+
+    out.push_str(&format!(
+        "\nIt runs {}, {}, {} time, and is stopped at all other times.\n",
+        days_in_words(schedule.days),
+        schedule.windows,
+        zone
+    ));
+    if schedule.windows.0.iter().any(|w| w.wraps_midnight()) {
+        out.push_str(
+            "A window that runs past midnight belongs to the day it starts on: DAY names its start day.\n",
+        );
+    }
+    if !holidays.is_empty() {
+        out.push_str(&format!(
+            "Stopped all day on the stack-wide SKIP_DATES {}.\n",
+            dates(holidays)
+        ));
+    }
+    match policy.mode {
+        Mode::Both => {}
+        mode => out.push_str(&format!("AUTOSTOP_MODE={mode}: {}.\n", mode_in_words(mode))),
+    }
+
+    // A hold says until when, not since when: before `now` the week is drawn without it.
+    let unheld = Policy {
+        hold_until: None,
+        ..policy.clone()
+    };
+    let on = |t: DateTime<Utc>| {
+        let policy = if t < now { &unheld } else { policy };
+        wanted_state(policy, t, holidays).0 == Wanted::Running
+    };
+    let (wanted, why) = wanted_state(policy, now, holidays);
+    out.push_str(&format!(
+        "\nNow ({} {}) it should be {wanted}: {why}\n",
+        LocalMoment::at(now, zone),
+        zone
+    ));
+    let (next_start, next_stop) = timeline::next_changes(now, Duration::days(HORIZON_DAYS), on);
+    let never = format!("none within {HORIZON_DAYS} days");
+    let show = |t: Option<DateTime<Utc>>| t.map_or(never.clone(), |t| timeline::when(t, now, zone));
+    let mut next = [
+        (next_start, format!("Next start: {}\n", show(next_start))),
+        (next_stop, format!("Next stop:  {}\n", show(next_stop))),
+    ];
+    // Soonest first; one that does not come within the horizon last.
+    next.sort_by_key(|(t, _)| t.map_or((1, now), |t| (0, t)));
+    for (_, line) in next {
+        out.push_str(&line);
+    }
+    out.push('\n');
+
+    let style = Style {
+        ascii,
+        on: "running",
+        off: "stopped",
+    };
+    out.push_str(&timeline::render(
+        now,
+        zone,
+        DayNames::like(tag(TAG_DAY)),
+        style,
+        on,
+    ));
+    out
+}
+
+fn is_ours(key: &str) -> bool {
+    [
+        TAG_ENABLE,
+        TAG_DAY,
+        TAG_TIME,
+        TAG_TZ,
+        TAG_HOLD_UNTIL,
+        TAG_SKIP_DATES,
+        TAG_MODE,
+        TAG_HIBERNATE,
+        TAG_ASG,
+    ]
+    .contains(&key)
+}
+
+fn dates(dates: &BTreeSet<NaiveDate>) -> String {
+    dates
+        .iter()
+        .map(NaiveDate::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn mode_in_words(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Both => "started and stopped by lightsout",
+        Mode::StopOnly => "stopped by lightsout, never started",
+        Mode::StartOnly => "started by lightsout, never stopped",
+    }
+}
+
+const DAY_NAMES: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
+/// `every day`, `Monday to Friday`, `Monday, Wednesday and Friday`, `Monday and Friday to Sunday`.
+pub fn days_in_words(days: DaySet) -> String {
+    if days == DaySet::EVERY_DAY {
+        return "every day".into();
+    }
+    let listed: Vec<usize> = days
+        .iter()
+        .map(|d| d.num_days_from_monday() as usize)
+        .collect();
+    // Runs of consecutive days, Monday first; three or more read as a range.
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for day in listed {
+        match runs.last_mut() {
+            Some((_, end)) if *end + 1 == day => *end = day,
+            _ => runs.push((day, day)),
+        }
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for (start, end) in runs {
+        if end >= start + 2 {
+            parts.push(format!("{} to {}", DAY_NAMES[start], DAY_NAMES[end]));
+        } else {
+            parts.extend((start..=end).map(|d| DAY_NAMES[d].to_string()));
+        }
+    }
+    match parts.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => parts.concat(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings::from_lookup(|_| None).unwrap()
+    }
+
+    fn at(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn check(tags: &[(&str, &str)], now: &str) -> Outcome {
+        let tags = tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        run(tags, &settings(), at(now), true)
+    }
+
+    #[test]
+    fn tags_split_on_commas_that_start_a_tag() {
+        assert_eq!(
+            split_tags("DAY=mon,wed,TIME=9~12,13~18, TZ=UTC").unwrap(),
+            [
+                ("DAY".into(), "mon,wed".into()),
+                ("TIME".into(), "9~12,13~18".into()),
+                ("TZ".into(), "UTC".into())
+            ]
+        );
+        assert_eq!(
+            split_tags("AUTOSTOP_HOLD_UNTIL=2026-11-25T23:00:00+09:00,Name=web").unwrap(),
+            [
+                (
+                    "AUTOSTOP_HOLD_UNTIL".into(),
+                    "2026-11-25T23:00:00+09:00".into()
+                ),
+                ("Name".into(), "web".into())
+            ]
+        );
+        assert!(split_tags("9~18").is_err());
+        assert_eq!(split_tags("").unwrap(), []);
+    }
+
+    #[test]
+    fn one_positional_is_time_and_duplicates_are_refused() {
+        let tags = collect_tags(Some("9~18"), None, Some("UTC"), &[]).unwrap();
+        assert_eq!(tags.get("TIME").map(String::as_str), Some("9~18"));
+        assert_eq!(tags.get("TZ").map(String::as_str), Some("UTC"));
+        assert!(!tags.contains_key("DAY"));
+        let twice = collect_tags(Some("mon"), Some("9~18"), None, &["DAY=tue".into()]);
+        assert!(twice.unwrap_err().0.starts_with("DAY is given twice"));
+    }
+
+    #[test]
+    fn explains_and_draws_the_week() {
+        let Outcome::Ok(out) = check(
+            &[("DAY", "월-금"), ("TIME", "9~18")],
+            "2026-11-25T20:00:00+09:00",
+        ) else {
+            panic!("valid tags refused")
+        };
+        assert!(out.contains("  DAY   `월-금`  Monday to Friday\n"), "{out}");
+        assert!(out.contains("  TIME  `9~18`   09:00–18:59\n"), "{out}");
+        assert!(out.contains(
+            "It runs Monday to Friday, 09:00–18:59, Asia/Seoul time, and is stopped at all other times."
+        ));
+        assert!(out.contains("Now (Wed 2026-11-25 20:00 Asia/Seoul) it should be stopped: outside schedule mon-fri 09:00–18:59 (Asia/Seoul); now Wed 2026-11-25 20:00\n"), "{out}");
+        assert!(out.contains("Next start: Thu 2026-11-26 09:00 (in 13 h)\n"));
+        assert!(out.contains("Next stop:  Thu 2026-11-26 19:00 (in 23 h)\n"));
+        assert!(
+            out.contains("수  11-25  .........##########.....\n"),
+            "{out}"
+        );
+        assert!(out.contains("토  11-28  ........................\n"));
+    }
+
+    #[test]
+    fn hold_and_skip_dates_show_in_the_week() {
+        let Outcome::Ok(out) = check(
+            &[
+                ("TIME", "9~18"),
+                ("TZ", "UTC"),
+                ("AUTOSTOP_SKIP_DATES", "2026-11-24"),
+                ("AUTOSTOP_HOLD_UNTIL", "2026-11-25T21:30:00Z"),
+            ],
+            "2026-11-25T19:00:00Z",
+        ) else {
+            panic!()
+        };
+        assert!(
+            out.contains("Mon 11-23  .........##########.....\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("Tue 11-24  ........................\n"),
+            "{out}"
+        );
+        // Held running from now until 21:30, then the schedule rules again.
+        assert!(
+            out.contains("Wed 11-25  .........############+..\n"),
+            "{out}"
+        );
+        assert!(out.contains("Next stop:  Wed 2026-11-25 21:30 (in 2 h 30 min)\n"));
+    }
+
+    #[test]
+    fn bad_tags_get_the_functions_message() {
+        let Outcome::Invalid(message) = check(&[("TIME", "9 to 6")], "2026-11-25T20:00:00Z") else {
+            panic!()
+        };
+        assert!(message.starts_with(
+            "tags invalid: TIME: `9 to 6` is not a window; expected START~END such as `9~18` or `09:30~18:00`"
+        ));
+        let Outcome::Invalid(message) = check(
+            &[("DAY", "someday"), ("TIME", "9~18")],
+            "2026-11-25T20:00:00Z",
+        ) else {
+            panic!()
+        };
+        assert!(message.starts_with("tags invalid: DAY: `someday` is not a day"));
+        let Outcome::Invalid(message) = check(
+            &[("TIME", "9~18"), ("TZ", "Mars/Olympus")],
+            "2026-11-25T20:00:00Z",
+        ) else {
+            panic!()
+        };
+        assert!(message.starts_with("tags invalid: TZ: `Mars/Olympus` is not an IANA time zone"));
+    }
+
+    #[test]
+    fn unmanaged_and_auto_scaling() {
+        let Outcome::Ok(out) = check(
+            &[("TIME", "9~18"), ("AUTOSTOP_ENABLE", "false")],
+            "2026-11-25T20:00:00Z",
+        ) else {
+            panic!()
+        };
+        assert!(out.contains("never touches this instance"));
+    }
+
+    #[test]
+    fn days_read_plainly() {
+        let words = |d: &str| days_in_words(DaySet::parse(d).unwrap());
+        assert_eq!(words("daily"), "every day");
+        assert_eq!(words("월-금"), "Monday to Friday");
+        assert_eq!(words("weekends"), "Saturday and Sunday");
+        assert_eq!(words("mon,wed,fri"), "Monday, Wednesday and Friday");
+        assert_eq!(words("fri-mon"), "Monday and Friday to Sunday");
+        assert_eq!(words("금"), "Friday");
+    }
+}

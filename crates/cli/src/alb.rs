@@ -150,9 +150,13 @@ pub fn plan_text(
         };
     let (should, reason) = should_exist(&event);
     let now = event.decision_time;
+    // A hold says until when, not since when: before `now` the week is drawn without it.
     let exists_at = |t: DateTime<Utc>| {
         let mut moved = event.clone();
         moved.decision_time = t;
+        if t < now {
+            moved.hold_until = None;
+        }
         should_exist(&moved).0
     };
     let (next_create, next_delete) =
@@ -180,7 +184,7 @@ pub fn plan_text(
     out.push_str(&timeline::render(
         now,
         event.schedule.zone,
-        DayNames::English,
+        DayNames::like(value.get("days").and_then(Value::as_str)),
         style,
         exists_at,
     ));
@@ -223,13 +227,16 @@ fn render(
     }
     let steps: Vec<&str> = plan.cases.iter().map(|c| c.next_step.as_str()).collect();
     let bucket = event.snapshot_bucket.as_deref();
+    if steps.contains(&"Delete") || steps.contains(&"Create") {
+        out.push('\n');
+    }
     if steps.contains(&"Delete") {
         out.push_str(&match bucket {
             Some(b) => format!(
-                "  Delete ALB first saves its configuration to s3://{b}/{}.\n",
+                "Delete ALB first saves its configuration to s3://{b}/{}.\n",
                 AlbSnapshot::key(name)
             ),
-            None => "  No snapshotBucket: nothing is saved before the ALB is deleted.\n".into(),
+            None => "No snapshotBucket: nothing is saved before the ALB is deleted.\n".into(),
         });
     }
     if steps.contains(&"Create") {
@@ -240,19 +247,19 @@ fn render(
             .collect();
         out.push_str(&match bucket {
             Some(b) => format!(
-                "  Create ALB restores s3://{b}/{} if it is there, else builds listeners {}.\n",
+                "Create ALB restores s3://{b}/{} if it is there, else builds listeners {}.\n",
                 AlbSnapshot::key(name),
                 listeners.join(", ")
             ),
-            None => format!("  Create ALB builds listeners {}.\n", listeners.join(", ")),
+            None => format!("Create ALB builds listeners {}.\n", listeners.join(", ")),
         });
     }
-    let never = format!("none within {HORIZON_DAYS} days");
-    let show = |t: Option<DateTime<Utc>>| t.map_or(never.clone(), |t| timeline::when(t, now, zone));
-    out.push_str(&format!(
-        "\nNext create: {}\nNext delete: {}\n",
-        show(next_create),
-        show(next_delete)
+    out.push('\n');
+    out.push_str(&timeline::next_lines(
+        now,
+        zone,
+        Duration::days(HORIZON_DAYS),
+        &[("Next create:", next_create), ("Next delete:", next_delete)],
     ));
     out
 }

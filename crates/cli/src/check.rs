@@ -112,19 +112,23 @@ pub fn run(
         .or_insert_with(|| "true".into());
     let policy = match classify(&tags, settings.default_zone) {
         Classification::Managed(policy) => policy,
-        Classification::Invalid(error) => return Outcome::Invalid(format!(
+        Classification::Invalid(error) => {
+            return Outcome::Invalid(format!(
             "tags invalid: {error}\n(ec2-autostop skips such an instance and reports this reason)"
-        )),
+        ))
+        }
         Classification::Unmanaged => {
             return Outcome::Ok(format!(
                 "{TAG_ENABLE}=`{}` is not `true`: lightsout never touches this instance.\n",
                 tags[TAG_ENABLE]
             ))
         }
-        Classification::AutoScaling(group) => return Outcome::Ok(format!(
+        Classification::AutoScaling(group) => {
+            return Outcome::Ok(format!(
             "{TAG_ASG}={group}: a member of an Auto Scaling group is skipped (stopping it would \
                  make the group replace it); its other tags are not read.\n"
-        )),
+        ))
+        }
     };
     Outcome::Ok(explain(&tags, &policy, settings, now, ascii))
 }
@@ -236,17 +240,12 @@ fn explain(
         zone
     ));
     let (next_start, next_stop) = timeline::next_changes(now, Duration::days(HORIZON_DAYS), on);
-    let never = format!("none within {HORIZON_DAYS} days");
-    let show = |t: Option<DateTime<Utc>>| t.map_or(never.clone(), |t| timeline::when(t, now, zone));
-    let mut next = [
-        (next_start, format!("Next start: {}\n", show(next_start))),
-        (next_stop, format!("Next stop:  {}\n", show(next_stop))),
-    ];
-    // Soonest first; one that does not come within the horizon last.
-    next.sort_by_key(|(t, _)| t.map_or((1, now), |t| (0, t)));
-    for (_, line) in next {
-        out.push_str(&line);
-    }
+    out.push_str(&timeline::next_lines(
+        now,
+        zone,
+        Duration::days(HORIZON_DAYS),
+        &[("Next start:", next_start), ("Next stop:", next_stop)],
+    ));
     out.push('\n');
 
     let style = Style {

@@ -203,6 +203,28 @@ pub fn next_changes(
     (next_on, next_off)
 }
 
+/// One line per `(label, instant)`, soonest first; an instant not found within the horizon
+/// reads "none within N days" and comes last.
+pub fn next_lines(
+    now: DateTime<Utc>,
+    zone: Tz,
+    horizon: Duration,
+    next: &[(&str, Option<DateTime<Utc>>)],
+) -> String {
+    let mut next = next.to_vec();
+    next.sort_by_key(|(_, t)| t.map_or((1, now), |t| (0, t)));
+    let label_width = next.iter().map(|(l, _)| l.len()).max().unwrap_or(0);
+    next.iter()
+        .map(|(label, t)| {
+            let when = t.map_or_else(
+                || format!("none within {} days", horizon.num_days()),
+                |t| when(t, now, zone),
+            );
+            format!("{label:<label_width$} {when}\n")
+        })
+        .collect()
+}
+
 /// `Thu 2026-11-26 09:00 (in 13 h)`, in `zone`.
 pub fn when(instant: DateTime<Utc>, now: DateTime<Utc>, zone: Tz) -> String {
     format!(

@@ -444,6 +444,10 @@ def markdown(results: dict) -> str:
             detail = ", ".join(f"{k} {v}" for k, v in sorted(rc.items()))
             lines.append(f"| {title} | {w['rust'][f'{phase}_s']:.2f} | {w['python'][f'{phase}_s']:.2f} | {w[f'{phase}_ratio']:.3f} | "
                          f"{sum(rc.values())} ({detail}) | {sum(pc.values())} |")
+    if results.get("pipeline"):
+        import pipeline
+
+        lines += [""] + pipeline.pipeline_markdown(results["pipeline"])
     lines += ["", "## Sizes", "", "| binary | arch | bootstrap MiB | zip MiB |", "|---|---|---|---|"]
     for r in results["sizes"]:
         lines.append(f"| {r['function']} | {r['arch']} | {r['bootstrap_mib']:.2f} | {r['zip_mib']:.2f} |")
@@ -458,8 +462,10 @@ def markdown(results: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100,1000,10000")
-    parser.add_argument("--parts", default="cold,scale,alb,sizes,profiles",
-                        help="which measurements: cold, scale, alb, sizes, profiles")
+    parser.add_argument("--parts", default="cold,scale,alb,pipeline,sizes,profiles",
+                        help="which measurements: cold, scale, alb, pipeline, sizes, profiles")
+    parser.add_argument("--pipeline-seconds", type=int, default=20, help="SQS pipeline: seconds of wrk load")
+    parser.add_argument("--clients", type=int, default=16, help="SQS pipeline: concurrent connections")
     parser.add_argument("--cycles", type=int, default=5, help="ALB workflow cycles per implementation")
     parser.add_argument("--stock-moto", action="store_true",
                         help="EC2 job at scale on stock moto (quadratic in N: 10,000 takes hours) instead of fast_moto.py")
@@ -480,7 +486,7 @@ def main() -> None:
         }
         parts = set(args.parts.split(","))
         results["cold_warm"], results["ec2_scale"], results["sizes"], results["profiles"] = [], [], [], []
-        results["alb_workflow"] = None
+        results["alb_workflow"] = results["pipeline"] = None
         if "cold" in parts:
             print("cold start / warm / memory:", flush=True)
             results["cold_warm"] = cold_and_warm(moto, proxy, args.repeat, args.warm)
@@ -498,6 +504,12 @@ def main() -> None:
         if "alb" in parts:
             print("ALB workflow through the ASL interpreter:", flush=True)
             results["alb_workflow"] = alb_workflow(args.cycles)
+        if "pipeline" in parts:
+            import pipeline
+
+            print("SQS pipeline under load:", flush=True)
+            results["pipeline"] = pipeline.sqs_pipeline(moto.url, proxy.url, RELEASE, duration_s=args.pipeline_seconds,
+                                                        clients=args.clients, log_dir=ROOT / ".local")
         if "sizes" in parts:
             results["sizes"] = sizes()
         if "profiles" in parts:

@@ -100,6 +100,39 @@ def test_plan_decides_every_instance_and_changes_nothing(cli, moto, ec2):
     assert states(ec2) == before, "a plan changed instance states"
 
 
+def test_plan_agrees_with_the_functions_dry_run(cli, moto, ec2, watch):
+    """The same instances, the same moment: `lightsout plan` and ec2-autostop's dry run must list
+    the same starts, stops (with hibernation) and skips, with the same reasons."""
+    launch(ec2, managed(DAY="월-금", TIME="9~18"))
+    launch(ec2, managed(TIME="18~23"), count=3, state="stopped")
+    launch(ec2, managed(TIME="9~18", AUTOSTOP_HIBERNATE="true"), count=2)
+    launch(ec2, managed(TIME="9~18", AUTOSTOP_MODE="start-only"))
+    launch(ec2, managed(TIME="9~18", AUTOSTOP_SKIP_DATES="2026-11-25"), state="stopped")
+    launch(ec2, managed(TIME="late"))
+    launch(ec2, managed(DAY="mon-fri", TIME="9~18", TZ="Europe/Berlin"), state="stopped")
+    before = states(ec2)
+
+    result = run(cli, "plan", "--json", "--at", EVENING, endpoint=moto.url)
+    report = watch.invoke("ec2-autostop", {"now": EVENING, "dryRun": True})
+
+    plan = by_id(json.loads(result.stdout))
+    assert report["dryRun"] is True
+    planned = {
+        "start": {i: r["reason"] for i, r in plan.items() if r["action"] == "start"},
+        "stop": {i: (r["reason"], r["hibernate"]) for i, r in plan.items() if r["action"] == "stop"},
+        "skip": {i: r["reason"] for i, r in plan.items() if r["action"] == "skip"},
+    }
+    done = {
+        "start": {a["instanceId"]: a["reason"] for a in report["started"]},
+        "stop": {a["instanceId"]: (a["reason"], a["hibernated"]) for a in report["stopped"]},
+        "skip": {s["instanceId"]: s["reason"] for s in report["skipped"]},
+    }
+    assert planned == done
+    assert (len(done["start"]), len(done["stop"]), len(done["skip"])) == (4, 3, 1)
+    assert sum(r["action"] == "leave" for r in plan.values()) == report["unchanged"] == 2
+    assert states(ec2) == before
+
+
 def test_plan_table_in_two_regions(cli, moto, ec2):
     seoul = launch(ec2, managed(Name="web-dev", DAY="월-금", TIME="9~18"), state="stopped")[0]
     virginia = launch(moto.client("ec2", "us-east-1"), managed(TIME="9~18", TZ="America/New_York"))[0]

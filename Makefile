@@ -83,7 +83,7 @@ bench: setup
 	@# arm64 sizes, where the aarch64 target is (or can be) installed; zig (ziglang) links.
 	@if rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu \
 	    || rustup target add aarch64-unknown-linux-gnu; then \
-	  cargo lambda build --release --arm64 --workspace; \
+	  cargo lambda build --release --arm64 --workspace --exclude lightsout; \
 	else \
 	  echo "bench: the aarch64-unknown-linux-gnu target is not installed: arm64 sizes are not measured"; \
 	fi

@@ -52,6 +52,15 @@ def peak_rss_kib(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used (/proc/PID/stat fields 14 and 15)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def function_env(endpoint: str, api_port: int, extra: dict[str, str]) -> dict[str, str]:
     env = {
         "PATH": os.environ["PATH"],
@@ -83,6 +92,7 @@ def run_function(cmd: list[str], events: list[object], endpoint: str, extra_env:
     proc = subprocess.Popen(cmd, env=function_env(endpoint, port, extra_env), cwd=cwd, stdout=log, stderr=log)
     finished = api.done.wait(timeout=900)
     rss = peak_rss_kib(proc.pid)
+    cpu = cpu_seconds(proc.pid)
     proc.kill()
     proc.wait()
     api.stop()
@@ -97,6 +107,7 @@ def run_function(cmd: list[str], events: list[object], endpoint: str, extra_env:
         "cold_ms": (first["at"] - started) * 1000,
         "warm_ms": [(a["at"] - a["handedOut"]) * 1000 for a in api.answers[1:] if a["handedOut"]],
         "rss_kib": rss,
+        "cpu_s": cpu,
         "answer": first["body"],
     }
 
@@ -333,7 +344,8 @@ def ec2_scale(moto: Moto, proxy: CountingProxy, sizes: list[int]) -> list[dict]:
             answer = json.loads(run["answer"])
             row[label] = {"wall_s": wall, "calls": proxy.total(), "by_operation": dict(proxy.counts),
                           "starts": len(answer["started"]), "stops": len(answer["stopped"]),
-                          "changes": len(answer["started"]) + len(answer["stopped"]), "rss_mib": run["rss_kib"] / 1024}
+                          "changes": len(answer["started"]) + len(answer["stopped"]), "rss_mib": run["rss_kib"] / 1024,
+                          "cpu_s": run["cpu_s"]}
         # Equal work: against the paged baseline (the one-page one skips instances past page one).
         row["wall_ratio"] = row["rust"]["wall_s"] / row["python_paged"]["wall_s"]
         row["calls_ratio"] = row["rust"]["calls"] / row["python_paged"]["calls"]
@@ -341,6 +353,7 @@ def ec2_scale(moto: Moto, proxy: CountingProxy, sizes: list[int]) -> list[dict]:
         for label in ("rust", "python_paged"):
             row[label]["own_s"] = max(row[label]["wall_s"] - row["describe_floor_s"], 0.0)
         row["own_ratio"] = row["rust"]["own_s"] / row["python_paged"]["own_s"] if row["python_paged"]["own_s"] else float("nan")
+        row["cpu_ratio"] = row["rust"]["cpu_s"] / row["python_paged"]["cpu_s"]
         # The target: ⌈N/1000⌉ describe pages + ⌈changes/batch⌉ start/stop calls, counted per
         # direction (starts and stops cannot share a call), batch = BATCH_SIZE = 100.
         row["call_budget"] = -(-n // 1000) + -(-row["rust"]["starts"] // 100) + -(-row["rust"]["stops"] // 100)
@@ -387,6 +400,9 @@ def profiles(repeat: int, binary: str = "delete-route53-record") -> list[dict]:
     return rows
 
 
+# The Lambda functions (the workspace also builds the `lightsout` command, which is not deployed).
+FUNCTIONS = ["check-existing-alb", "create-alb", "create-route53-record", "delete-alb", "delete-route53-record",
+             "ec2-autostop", "sqs-consumer", "sqs-producer"]
 ARM64 = Path(os.environ.get("LIGHTSOUT_BENCH_ARM64_DIR") or RELEASE.parent / "aarch64-unknown-linux-gnu" / "release")
 
 
@@ -398,7 +414,7 @@ def sizes() -> list[dict]:
         if not folder.is_dir():
             print(f"  no {arch} release build in {folder}", flush=True)
             continue
-        for binary in sorted(p for p in folder.iterdir() if p.is_file() and os.access(p, os.X_OK) and "." not in p.name):
+        for binary in sorted(folder / name for name in FUNCTIONS if (folder / name).is_file()):
             archive = ROOT / ".local" / f"{binary.name}-{arch}.zip"
             with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as z:
                 z.write(binary, "bootstrap")
@@ -425,15 +441,16 @@ def markdown(results: dict) -> str:
               f"AWS stand-in: {results.get('ec2_scale_moto', 'stock moto')}.", "",
               "Python = one DescribeInstances page, as commonly written; Python paged = every page (the same work as Rust); "
               "both make one start/stop call per instance. Ratios are against Python paged. "
-              "own = wall − moto's describe floor.", "",
+              "own = wall − moto's describe floor; CPU = the function process's user + system time.", "",
               "| instances | changes Rust | changes Python | changes Python paged | calls Rust | budget | calls Python | calls Python paged "
-              "| moto describe floor s | wall Rust s | wall Python s | wall Python paged s | wall ratio | own ratio | RSS Rust MiB | RSS Python paged MiB |",
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+              "| moto describe floor s | wall Rust s | wall Python s | wall Python paged s | wall ratio | own ratio | CPU Rust s | CPU Python paged s | CPU ratio | RSS Rust MiB | RSS Python paged MiB |",
+              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results["ec2_scale"]:
         rs, py, pp = r["rust"], r["python"], r["python_paged"]
         lines.append(f"| {r['instances']} | {rs['changes']} | {py['changes']} | {pp['changes']} | {rs['calls']} | {r['call_budget']} | "
                      f"{py['calls']} | {pp['calls']} | {r['describe_floor_s']:.2f} | {rs['wall_s']:.2f} | {py['wall_s']:.2f} | "
-                     f"{pp['wall_s']:.2f} | {r['wall_ratio']:.3f} | {r['own_ratio']:.3f} | {rs['rss_mib']:.1f} | {pp['rss_mib']:.1f} |")
+                     f"{pp['wall_s']:.2f} | {r['wall_ratio']:.3f} | {r['own_ratio']:.3f} | {rs['cpu_s']:.2f} | {pp['cpu_s']:.2f} | {r['cpu_ratio']:.3f} | "
+                     f"{rs['rss_mib']:.1f} | {pp['rss_mib']:.1f} |")
     if results.get("alb_workflow"):
         w = results["alb_workflow"]
         lines += ["", "## ALB workflow cycle (moto's ASL interpreter; warm functions; medians)", "",

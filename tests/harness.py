@@ -199,10 +199,13 @@ class LambdaRouter:
 
     def __init__(self, port: int, moto_url: str, watch_url: str):
         import collections
+        import http.client
         import http.server
         import threading
 
         self.port = port
+        # Where invocations go; a test may point it at another `cargo lambda watch` for a while.
+        self.watch_url = watch_url
         self.invocations: collections.Counter[str] = collections.Counter()
         self.faults: dict[str, list[str]] = {}
         router = self
@@ -234,7 +237,13 @@ class LambdaRouter:
                         error_type = pending.pop(0)
                         payload = json.dumps({"errorType": error_type, "errorMessage": f"injected {error_type}"}).encode()
                         return self._reply(200, {"X-Amz-Function-Error": "Unhandled"}, payload)
-                    status, _, answer = self._relay(f"{watch_url}/2015-03-31/functions/{name}/invocations", body)
+                    try:
+                        status, _, answer = self._relay(f"{router.watch_url}/2015-03-31/functions/{name}/invocations", body)
+                    except (urllib.error.URLError, ConnectionError, http.client.HTTPException) as err:
+                        # The function's process died mid-invocation (a test killed it): Lambda
+                        # answers such an invocation with Runtime.ExitError.
+                        status = 502
+                        answer = json.dumps({"errorType": "Runtime.ExitError", "errorMessage": f"the runtime exited: {err}"}).encode()
                     extra = {"X-Amz-Function-Error": "Unhandled"} if status >= 400 else {}
                     return self._reply(200 if status >= 400 else status, extra, answer)
                 status, headers, answer = self._relay(f"{moto_url}{self.path}", body)

@@ -2,10 +2,12 @@
 //! (from the event, or from a snapshot) idempotently, take a snapshot, delete.
 
 mod convert;
+#[cfg(test)]
+mod fake_aws;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_elasticloadbalancingv2::error::SdkError;
+use aws_sdk_elasticloadbalancingv2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_elasticloadbalancingv2::types::{
     Certificate, IpAddressType as AwsIpAddressType, Listener, LoadBalancer, LoadBalancerAttribute,
     LoadBalancerSchemeEnum, LoadBalancerTypeEnum, ProtocolEnum, Rule, Tag,
@@ -270,7 +272,8 @@ impl Elbv2 {
             .iter()
             .filter(|r| !present.contains(&r.priority))
         {
-            self.client
+            let answer = self
+                .client
                 .create_rule()
                 .listener_arn(listener_arn)
                 .priority(rule.priority as i32)
@@ -284,9 +287,34 @@ impl Elbv2 {
                     rule.actions.iter().map(action_from_snapshot).collect(),
                 ))
                 .send()
-                .await
-                .map_err(aws("CreateRule"))?;
-            created += 1;
+                .await;
+            match answer {
+                Ok(_) => created += 1,
+                // CreateRule is not idempotent: when the answer to an attempt that made the rule
+                // is lost (dropped connection, timeout), the SDK's retry is refused with
+                // PriorityInUse. The priority being taken now means the rule is in place, which is
+                // what a second run would find and accept too.
+                Err(SdkError::ServiceError(e)) if e.err().is_priority_in_use_exception() => {
+                    let taken = self
+                        .rules(listener_arn)
+                        .await?
+                        .iter()
+                        .any(|r| r.priority() == Some(rule.priority.to_string().as_str()));
+                    if !taken {
+                        return Err(AlbError::aws(
+                            "CreateRule",
+                            "PriorityInUse",
+                            e.err().message().unwrap_or_default(),
+                        ));
+                    }
+                    warn!(
+                        priority = rule.priority,
+                        "CreateRule: the priority is taken, so an earlier attempt whose answer was lost made the rule"
+                    );
+                    created += 1;
+                }
+                Err(e) => return Err(aws("CreateRule")(e)),
+            }
         }
         Ok(created)
     }
@@ -631,5 +659,121 @@ fn listener_from_spec(spec: &TargetGroupSpec) -> ListenerSnapshot {
             stickiness_seconds: None,
         }],
         rules: vec![],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fake_aws::FakeAws;
+    use aws_sdk_elasticloadbalancingv2::config::{BehaviorVersion, Credentials, Region};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    const NS: &str = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";
+
+    fn elbv2(fake: &FakeAws) -> Elbv2 {
+        let config = aws_sdk_elasticloadbalancingv2::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("ap-northeast-2"))
+            .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+            .endpoint_url("http://elb.test")
+            .http_client(fake.clone())
+            .build();
+        Elbv2 {
+            client: Client::from_conf(config),
+        }
+    }
+
+    fn rules_answer(priorities: &[&str]) -> String {
+        let members: String = priorities
+            .iter()
+            .map(|p| {
+                format!(
+                    "<member><RuleArn>arn:rule/{p}</RuleArn><Priority>{p}</Priority><IsDefault>{}</IsDefault></member>",
+                    *p == "default"
+                )
+            })
+            .collect();
+        format!(
+            "<DescribeRulesResponse xmlns=\"{NS}\"><DescribeRulesResult><Rules>{members}</Rules></DescribeRulesResult>\
+             <ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></DescribeRulesResponse>"
+        )
+    }
+
+    fn priority_in_use() -> String {
+        format!(
+            "<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>PriorityInUse</Code>\
+             <Message>The specified priority is in use.</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+        )
+    }
+
+    fn listener_with_rule_10() -> ListenerSnapshot {
+        serde_json::from_value(serde_json::json!({
+            "port": 443, "protocol": "HTTPS",
+            "defaultActions": [{"type": "forward", "targetGroups": [{"targetGroupArn": "arn:tg/web"}]}],
+            "rules": [{
+                "priority": 10,
+                "conditions": [{"field": "path-pattern", "values": ["/ws*"]}],
+                "actions": [{"type": "forward", "targetGroups": [{"targetGroupArn": "arn:tg/ws"}]}]
+            }]
+        }))
+        .expect("a valid listener snapshot")
+    }
+
+    /// ELB as it answers a retried CreateRule whose first attempt made the rule: the retry gets
+    /// PriorityInUse, and the rules listed afterwards include it.
+    fn lost_answer_elb(rule_made: bool) -> FakeAws {
+        let describes = Arc::new(AtomicUsize::new(0));
+        FakeAws::new(move |_, body| {
+            if body.contains("Action=DescribeRules") {
+                let n = describes.fetch_add(1, Ordering::SeqCst);
+                if n == 0 || !rule_made {
+                    (200, rules_answer(&["default"]))
+                } else {
+                    (200, rules_answer(&["default", "10"]))
+                }
+            } else if body.contains("Action=CreateRule") {
+                (400, priority_in_use())
+            } else {
+                (400, format!("unexpected request: {body}"))
+            }
+        })
+    }
+
+    #[tokio::test]
+    async fn a_rule_whose_create_answer_was_lost_counts_as_in_place() {
+        let fake = lost_answer_elb(true);
+        let created = elbv2(&fake)
+            .ensure_rules("arn:listener/1", &listener_with_rule_10())
+            .await
+            .expect("the rule is in place");
+        assert_eq!(created, 1);
+        let calls: Vec<String> = fake
+            .requests()
+            .iter()
+            .map(|r| {
+                r.split("Action=")
+                    .nth(1)
+                    .and_then(|a| a.split('&').next())
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(calls, ["DescribeRules", "CreateRule", "DescribeRules"]);
+    }
+
+    #[tokio::test]
+    async fn priority_in_use_without_a_rule_there_is_an_error() {
+        let fake = lost_answer_elb(false);
+        let error = elbv2(&fake)
+            .ensure_rules("arn:listener/1", &listener_with_rule_10())
+            .await
+            .expect_err("nothing is at that priority");
+        assert_eq!(error.kind, lightsout_alb::ErrorKind::AwsError);
+        assert!(
+            error.message.starts_with("CreateRule: PriorityInUse"),
+            "{error}"
+        );
     }
 }

@@ -6,9 +6,12 @@ use aws_sdk_route53::types::{
     AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType,
 };
 use aws_sdk_route53::Client;
-use tracing::info;
+use tracing::{info, warn};
 
 use lightsout_alb::{AlbError, ErrorKind};
+
+#[cfg(test)]
+mod fake_aws;
 
 /// What the domain's record of one type is.
 #[derive(Debug, Clone, PartialEq)]
@@ -206,6 +209,11 @@ impl Dns {
     }
 
     /// Deletes the given record sets exactly as they are (Route 53 matches every field).
+    ///
+    /// A DELETE is not idempotent: when the answer to an attempt that deleted the records is lost
+    /// (dropped connection, timeout), the SDK's retry is refused (InvalidChangeBatch: not found).
+    /// So when the change fails, the records are looked up again, and if none of them is still
+    /// there the deletion is done.
     pub async fn delete(
         &self,
         zone: &str,
@@ -215,7 +223,8 @@ impl Dns {
             return Ok(());
         }
         let changes = records
-            .into_iter()
+            .iter()
+            .cloned()
             .map(|r| {
                 Change::builder()
                     .action(ChangeAction::Delete)
@@ -224,12 +233,31 @@ impl Dns {
             })
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| AlbError::aws("ChangeResourceRecordSets", "BuildError", &e.to_string()))?;
-        self.change(
-            zone,
-            changes,
-            "lightsout: the working-hours ALB is going away",
-        )
-        .await
+        let error = match self
+            .change(
+                zone,
+                changes,
+                "lightsout: the working-hours ALB is going away",
+            )
+            .await
+        {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
+        };
+        for record in &records {
+            let now = self
+                .find(
+                    zone,
+                    &unescape_route53(record.name()),
+                    record.r#type().clone(),
+                )
+                .await?;
+            if now.as_ref() == Some(record) {
+                return Err(error);
+            }
+        }
+        warn!(error = %error, "the DELETE failed, but the records are gone: an earlier attempt whose answer was lost deleted them");
+        Ok(())
     }
 
     async fn change(
@@ -367,6 +395,120 @@ mod tests {
             classify(Some(&plain), &TARGET),
             RecordState::Elsewhere("a A record with 192.0.2.1".into())
         );
+    }
+
+    mod deleting {
+        use super::*;
+        use crate::fake_aws::FakeAws;
+        use aws_sdk_route53::config::{BehaviorVersion, Credentials, Region};
+
+        const NS: &str = "https://route53.amazonaws.com/doc/2013-04-01/";
+
+        fn dns(fake: &FakeAws) -> Dns {
+            let config = aws_sdk_route53::Config::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new("us-east-1"))
+                .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
+                .endpoint_url("http://route53.test")
+                .http_client(fake.clone())
+                .build();
+            Dns {
+                client: aws_sdk_route53::Client::from_conf(config),
+            }
+        }
+
+        fn listing(records: &str) -> String {
+            format!(
+                "<ListResourceRecordSetsResponse xmlns=\"{NS}\"><ResourceRecordSets>{records}</ResourceRecordSets>\
+                 <IsTruncated>false</IsTruncated><MaxItems>10</MaxItems></ListResourceRecordSetsResponse>"
+            )
+        }
+
+        const OUR_ALIAS: &str = "<ResourceRecordSet><Name>dev.example.com.</Name><Type>A</Type><AliasTarget>\
+            <HostedZoneId>Z</HostedZoneId><DNSName>dev-alb-123456.ap-northeast-2.elb.amazonaws.com</DNSName>\
+            <EvaluateTargetHealth>false</EvaluateTargetHealth></AliasTarget></ResourceRecordSet>";
+
+        /// Route 53's answer to deleting a record that is not there (its own error document).
+        fn not_found() -> String {
+            format!(
+                "<InvalidChangeBatch xmlns=\"{NS}\"><Messages><Message>Tried to delete resource record set \
+                 [name='dev.example.com.', type='A'] but it was not found</Message></Messages>\
+                 <RequestId>r</RequestId></InvalidChangeBatch>"
+            )
+        }
+
+        fn access_denied() -> String {
+            format!(
+                "<ErrorResponse xmlns=\"{NS}\"><Error><Type>Sender</Type><Code>AccessDenied</Code>\
+                 <Message>not allowed</Message></Error><RequestId>r</RequestId></ErrorResponse>"
+            )
+        }
+
+        /// The record as the first lookup found it.
+        async fn our_record(fake: &FakeAws) -> ResourceRecordSet {
+            match dns(fake)
+                .state("Z1", "dev.example.com.", RrType::A, &TARGET)
+                .await
+            {
+                Ok(RecordState::Ours(record)) => record,
+                other => panic!("expected our alias, got {other:?}"),
+            }
+        }
+
+        #[tokio::test]
+        async fn a_delete_whose_answer_was_lost_is_done() {
+            let lookups = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+            let seen = lookups.clone();
+            let fake = FakeAws::new(move |line, _| {
+                if line.starts_with("GET ") {
+                    // The record is there at first; after the (lost) DELETE it is gone.
+                    let n = seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    (200, listing(if n == 0 { OUR_ALIAS } else { "" }))
+                } else {
+                    (400, not_found())
+                }
+            });
+            let record = our_record(&fake).await;
+            dns(&fake)
+                .delete("Z1", vec![record])
+                .await
+                .expect("the record is gone: done");
+            let methods: Vec<&str> = fake
+                .requests()
+                .iter()
+                .map(|r| {
+                    if r.starts_with("GET") {
+                        "list"
+                    } else {
+                        "change"
+                    }
+                })
+                .collect();
+            assert_eq!(methods, ["list", "change", "list"]);
+        }
+
+        #[tokio::test]
+        async fn a_refused_delete_of_a_record_still_there_is_an_error() {
+            let fake = FakeAws::new(|line, _| {
+                if line.starts_with("GET ") {
+                    (200, listing(OUR_ALIAS))
+                } else {
+                    (403, access_denied())
+                }
+            });
+            let record = our_record(&fake).await;
+            let error = dns(&fake)
+                .delete("Z1", vec![record])
+                .await
+                .expect_err("the record is still there");
+            assert_eq!(error.kind, ErrorKind::AwsError);
+            assert!(
+                error
+                    .message
+                    .starts_with("ChangeResourceRecordSets: AccessDenied"),
+                "{error}"
+            );
+        }
     }
 
     #[test]

@@ -216,11 +216,14 @@ class _Rule:
     delay: float
     service: str | None
     skip: int = 0
+    path: str | None = None
     fired: int = 0
     seen: int = 0
 
-    def matches(self, service: str | None, operation: str) -> bool:
+    def matches(self, service: str | None, operation: str, path: str) -> bool:
         if self.operation not in ("*", operation):
+            return False
+        if self.path is not None and self.path not in path:
             return False
         return self.service is None or self.service == service
 
@@ -285,7 +288,7 @@ class FaultProxy:
                 body = self._body()
                 service = service_of(self.headers)
                 op = operation_of(self.command, self.path, self.headers, body, service)
-                rule = proxy._decide(service, op)
+                rule = proxy._decide(service, op, self.path)
                 fault = rule.fault if rule else None
                 try:
                     if fault in ("throttle", "500", "503"):
@@ -374,6 +377,7 @@ class FaultProxy:
         delay: float = 2.0,
         service: str | None = None,
         skip: int = 0,
+        path: str | None = None,
     ) -> None:
         """Injects `fault` on calls of `operation` (`*`: every operation), optionally only of
         `service` (signing name: `ec2`, `elasticloadbalancing`, `route53`, `sqs`, `s3`, …).
@@ -386,7 +390,7 @@ class FaultProxy:
         if fraction is not None and not 0.0 <= fraction <= 1.0:
             raise ValueError("fraction must be within 0..1")
         with self._lock:
-            self._rules.append(_Rule(operation, fault, times, fraction, delay, service, skip))
+            self._rules.append(_Rule(operation, fault, times, fraction, delay, service, skip, path))
             if fault == "hold":
                 self._holds.setdefault(operation, _Hold(operation))
 
@@ -406,13 +410,13 @@ class FaultProxy:
             self.calls.clear()
             self._rng = random.Random(self._seed)
 
-    def _decide(self, service: str | None, op: str) -> _Rule | None:
+    def _decide(self, service: str | None, op: str, path: str = "") -> _Rule | None:
         with self._changed:
             self.counts[op] += 1
             self.calls.append((service, op))
             chosen = None
             for rule in self._rules:
-                if not rule.matches(service, op):
+                if not rule.matches(service, op, path):
                     continue
                 rule.seen += 1
                 if rule.seen <= rule.skip:

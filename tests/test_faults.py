@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -73,12 +75,24 @@ def faulty(moto, proxy):
     w.stop()
 
 
+TALLY: Counter[str] = Counter()
+
+
 @pytest.fixture(autouse=True)
 def no_faults(proxy):
     proxy.clear()
     proxy.reset_counts()
     yield
     proxy.clear()
+    TALLY.update(proxy.injected)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def tally():
+    """Writes the faults injected by this module's tests to the log directory (for RELIABILITY.md)."""
+    yield
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    (LOG_DIR / f"faults-{Path(__file__).stem}.json").write_text(json.dumps(dict(sorted(TALLY.items())), indent=1))
 
 
 def inject(proxy: FaultProxy, plan: dict[str, list[str]], delay: float = 2.0) -> list[str]:

@@ -73,6 +73,69 @@ impl JsonStore {
         Ok(Some(bytes.into_bytes().to_vec()))
     }
 
+    /// The object's bytes and ETag, or `None` when there is no such key.
+    pub async fn get_with_etag(
+        &self,
+        bucket: &str,
+        key: &str,
+    ) -> Result<Option<(Vec<u8>, String)>, S3Error> {
+        let answer = match self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(answer) => answer,
+            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => return Ok(None),
+            Err(e) => return Err(s3_error("GetObject")(e)),
+        };
+        let etag = answer.e_tag().unwrap_or_default().to_string();
+        let bytes = answer.body.collect().await.map_err(|e| S3Error {
+            operation: "GetObject",
+            code: "ReadError".into(),
+            message: e.to_string(),
+        })?;
+        Ok(Some((bytes.into_bytes().to_vec(), etag)))
+    }
+
+    /// A conditional write: only if there is no object at `key` yet (`etag` None: `If-None-Match:
+    /// *`), or only if the object is still the one with that ETag (`If-Match`). The new ETag, or
+    /// `None` when the condition did not hold (412 PreconditionFailed, or 409
+    /// ConditionalRequestConflict: another conditional write to the key was in progress).
+    pub async fn put_if(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+        etag: Option<&str>,
+    ) -> Result<Option<String>, S3Error> {
+        let put = self
+            .client
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .content_type("application/json")
+            .body(ByteStream::from(body));
+        let put = match etag {
+            None => put.if_none_match("*"),
+            Some(etag) => put.if_match(etag),
+        };
+        match put.send().await {
+            Ok(written) => Ok(Some(written.e_tag().unwrap_or_default().to_string())),
+            Err(e) => {
+                let error = s3_error("PutObject")(e);
+                if error.code == "PreconditionFailed" || error.code == "ConditionalRequestConflict"
+                {
+                    Ok(None)
+                } else {
+                    Err(error)
+                }
+            }
+        }
+    }
+
     pub async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), S3Error> {
         self.client
             .put_object()

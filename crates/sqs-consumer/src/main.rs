@@ -6,22 +6,56 @@
 //! - Acts only on managed instances (`AUTOSTOP_ENABLE=true`); others are refused and recorded.
 //! - Records each request's outcome in S3 under its id; a redelivered request that already has an
 //!   outcome is acknowledged without acting again.
+//! - Carries out each request id once however it is delivered: copies in one batch share one
+//!   carrying-out, and deliveries in concurrent invocations are kept apart by a claim in S3
+//!   (see `claim`).
 //!
 //! Settings: `OUTCOMES_BUCKET` (required), `SCHEDULE_TIMEZONE` (zone for default holds).
 
+mod claim;
 mod ec2;
 
+use std::collections::HashMap;
+
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use tracing::{info, warn};
 
+use lightsout_lambda::Payload;
 use lightsout_requests::{Outcome, Request};
 use lightsout_s3::JsonStore;
 use lightsout_schedule::Settings;
 
+use crate::claim::Claimed;
 use crate::ec2::Ec2;
+
+/// The invocation handling a batch: its id names its claims, which last until `until`.
+struct Invocation {
+    id: String,
+    until: DateTime<Utc>,
+}
+
+/// The distinct requests of a batch, and for each message the index of its request among them
+/// (or why it cannot be read). A request queued twice appears once.
+fn distinct_requests(records: &[SqsMessage]) -> (Vec<Request>, Vec<Result<usize, String>>) {
+    let mut requests: Vec<Request> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let slots = records
+        .iter()
+        .map(|message| {
+            let body = message.body.as_deref().ok_or("message has no body")?;
+            // Checked as the API checks requests: the error names the field.
+            let request = Request::from_message(body)?;
+            Ok(*index.entry(request.request_id.clone()).or_insert_with(|| {
+                requests.push(request);
+                requests.len() - 1
+            }))
+        })
+        .collect();
+    (requests, slots)
+}
 
 struct Consumer {
     ec2: Ec2,
@@ -31,12 +65,15 @@ struct Consumer {
 }
 
 impl Consumer {
-    async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+    async fn handle(&self, event: SqsEvent, invocation: &Invocation) -> SqsBatchResponse {
+        // One carrying-out per request id, however many copies of it the batch holds: the copies
+        // share its result.
+        let (requests, slots) = distinct_requests(&event.records);
         let results =
-            futures::future::join_all(event.records.iter().map(|m| self.process(m))).await;
+            futures::future::join_all(requests.iter().map(|r| self.process(r, invocation))).await;
         let mut response = SqsBatchResponse::default();
-        for (message, result) in event.records.iter().zip(results) {
-            if let Err(reason) = result {
+        for (message, slot) in event.records.iter().zip(slots) {
+            if let Err(reason) = slot.and_then(|i| results[i].clone()) {
                 let id = message.message_id.clone().unwrap_or_default();
                 warn!(
                     message_id = id,
@@ -50,34 +87,78 @@ impl Consumer {
         response
     }
 
-    /// One message: `Err` makes SQS deliver it again.
-    async fn process(&self, message: &SqsMessage) -> Result<(), String> {
+    /// One request: `Err` makes SQS deliver its messages again.
+    async fn process(&self, request: &Request, invocation: &Invocation) -> Result<(), String> {
         let bucket = self
             .bucket
             .as_deref()
             .ok_or("setting OUTCOMES_BUCKET is not set")?;
         let zone = self.default_zone.clone()?;
-        let body = message.body.as_deref().ok_or("message has no body")?;
-        let request: Request =
-            serde_json::from_str(body).map_err(|e| format!("malformed request: {e}"))?;
         let key = Outcome::key(&request.request_id);
-        if self
-            .store
-            .get(bucket, &key)
-            .await
-            .map_err(|e| e.to_string())?
-            .is_some()
-        {
+        let recorded = || async {
+            self.store
+                .get(bucket, &key)
+                .await
+                .map(|o| o.is_some())
+                .map_err(|e| e.to_string())
+        };
+        let already = || {
             info!(
                 request_id = request.request_id,
                 "already carried out; acknowledged without acting again"
             );
-            return Ok(());
+            Ok(())
+        };
+        if recorded().await? {
+            return already();
         }
+        let id = &request.request_id;
+        let claim = match claim::acquire(
+            &self.store,
+            bucket,
+            id,
+            &invocation.id,
+            invocation.until,
+            Utc::now(),
+        )
+        .await
+        .map_err(|e| e.to_string())?
+        {
+            Claimed::Fresh(claim) => claim,
+            Claimed::TakenOver(claim) => {
+                if recorded().await? {
+                    return already();
+                }
+                claim
+            }
+            Claimed::Held(until) => {
+                return Err(format!(
+                    "another delivery is carrying it out (claimed until {}); received again later",
+                    until.to_rfc3339_opts(SecondsFormat::Secs, true)
+                ))
+            }
+        };
+        let result = self.carry_out(request, bucket, zone, &key).await;
+        if result.is_err() {
+            if let Err(e) = claim::release(&self.store, bucket, id, &invocation.id, &claim).await {
+                warn!(request_id = id, error = %e, "could not give the claim up; it ends at the invocation's deadline");
+            }
+        }
+        result
+    }
+
+    /// Acts on EC2 and records the outcome.
+    async fn carry_out(
+        &self,
+        request: &Request,
+        bucket: &str,
+        zone: Tz,
+        key: &str,
+    ) -> Result<(), String> {
         let now = Utc::now();
         let (instances, hold_until) = self
             .ec2
-            .carry_out(&request, zone, now)
+            .carry_out(request, zone, now)
             .await
             .map_err(|e| e.to_string())?;
         let outcome = Outcome {
@@ -91,10 +172,13 @@ impl Consumer {
             instances,
         };
         let bytes = serde_json::to_vec_pretty(&outcome).map_err(|e| e.to_string())?;
-        self.store
-            .put(bucket, &key, bytes)
-            .await
-            .map_err(|e| e.to_string())?;
+        if let Err(e) = self.store.put(bucket, key, bytes).await {
+            // A write whose answer was lost may have landed: then the request is carried out, and
+            // failing the message would only dead-letter a request that is done.
+            if !matches!(self.store.get(bucket, key).await, Ok(Some(_))) {
+                return Err(e.to_string());
+            }
+        }
         info!(
             request_id = outcome.request_id,
             action = outcome.action.as_str(),
@@ -119,8 +203,66 @@ async fn main() -> Result<(), Error> {
         default_zone: settings.map(|s| s.default_zone).map_err(|e| e.to_string()),
     };
     let consumer = &consumer;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<_, Error>(consumer.handle(event.payload).await)
-    }))
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Payload<SqsEvent>>| async move {
+            // Not an SQS batch at all (SQS never sends one; a hand-made invoke might): the whole
+            // invocation fails with a stable type instead of the runtime's own.
+            let batch = event.payload.into_result().map_err(|why| {
+                warn!(
+                    error_type = "InvalidEvent",
+                    error = why,
+                    "invocation failed"
+                );
+                lightsout_lambda::diagnostic("InvalidEvent", why)
+            })?;
+            let invocation = Invocation {
+                until: claim::lease_until(event.context.deadline, Utc::now()),
+                id: event.context.request_id,
+            };
+            Ok::<_, Diagnostic>(consumer.handle(batch, &invocation).await)
+        },
+    ))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: &str, body: Option<&str>) -> SqsMessage {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(id.into());
+        m.body = body.map(String::from);
+        m
+    }
+
+    fn request(id: &str) -> String {
+        serde_json::json!({
+            "requestId": id, "action": "wake", "target": {"instanceIds": ["i-0123456789abcdef0"]},
+            "requestedBy": "mina", "receivedAt": "2026-11-25T10:00:00Z"
+        })
+        .to_string()
+    }
+
+    #[test]
+    fn copies_of_a_request_in_one_batch_are_carried_out_once() {
+        // A producer retry queued r-1 twice; both copies arrive in one batch with r-2 and junk.
+        let batch = [
+            message("m1", Some(&request("r-1"))),
+            message("m2", Some(&request("r-2"))),
+            message("m3", Some(&request("r-1"))),
+            message("m4", Some("not a request")),
+            message("m5", None),
+        ];
+        let (requests, slots) = distinct_requests(&batch);
+        let ids: Vec<&str> = requests.iter().map(|r| r.request_id.as_str()).collect();
+        assert_eq!(ids, ["r-1", "r-2"]);
+        assert_eq!(slots[0], Ok(0));
+        assert_eq!(slots[1], Ok(1));
+        assert_eq!(slots[2], Ok(0), "the copy shares the first one's result");
+        assert!(slots[3]
+            .as_ref()
+            .is_err_and(|e| e.starts_with("malformed request: ")));
+        assert_eq!(slots[4], Err("message has no body".to_string()));
+    }
 }

@@ -2,13 +2,25 @@
 //!
 //! - `POST /requests` validates a wake/sleep request and queues it (200 with its `requestId`);
 //!   bad input gets 400 (413 over 64 KiB) naming the problem; a queue that refuses gets 500 and
-//!   nothing is sent.
+//!   nothing is sent. When a send may have reached the queue unconfirmed (an answer lost or late,
+//!   a server error), it is 502 with the request id: a retry with that `Idempotency-Key` is the
+//!   same request, carried out once.
 //! - `GET /requests/{id}` answers the outcome the consumer recorded (404 until there is one).
 //!
 //! Settings: `QUEUE_URL` (a `.fifo` URL gets message groups and deduplication ids) and
 //! `OUTCOMES_BUCKET`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use aws_sdk_sqs::types::MessageAttributeValue;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::OrchestratorError;
+use aws_smithy_runtime_api::client::result::ConnectorError;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 use chrono::Utc;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
@@ -37,11 +49,79 @@ fn message(status: StatusCode, text: impl Into<String>) -> Response<Body> {
     respond(status, json!({ "message": text.into() }))
 }
 
+/// 502: a send that may have reached the queue. The request id lets the client retry the same
+/// request; the consumer carries out a request id once, however often it is queued.
+fn unconfirmed_answer(code: &str, request_id: &str) -> Response<Body> {
+    respond(
+        StatusCode::BAD_GATEWAY,
+        json!({
+            "message": format!(
+                "The queue did not confirm the request ({code}); it may have been queued. \
+                 Retry with the header Idempotency-Key: {request_id} and it is carried out once"
+            ),
+            "requestId": request_id,
+        }),
+    )
+}
+
 fn refused(r: Refusal) -> Response<Body> {
     message(
         StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
         r.message,
     )
+}
+
+/// Whether a failed attempt may nevertheless have reached the queue. Not when SQS answered with
+/// a client error (throttling, no such queue, …) or no connection was made; yes when the answer
+/// was lost, late or unreadable, or SQS answered with a server error (AWS: "may or may not have
+/// been processed").
+fn may_have_arrived<E>(error: &OrchestratorError<E>, status: Option<u16>) -> bool {
+    if let Some(connector) = error.as_connector_error() {
+        return !(connector.is_user() || never_connected(connector));
+    }
+    if error.is_operation_error() {
+        return status.is_some_and(|s| s >= 500);
+    }
+    error.is_timeout_error() || error.is_response_error()
+}
+
+/// A connection that was refused: the request cannot have been sent.
+fn never_connected(error: &ConnectorError) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionRefused {
+                return true;
+            }
+        }
+        source = e.source();
+    }
+    false
+}
+
+/// Notes whether any attempt of a call may have reached the queue without SQS confirming it.
+#[derive(Debug, Clone, Default)]
+struct Unconfirmed(Arc<AtomicBool>);
+
+impl Intercept for Unconfirmed {
+    fn name(&self) -> &'static str {
+        "Unconfirmed"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(Err(error)) = context.output_or_error() {
+            let status = context.response().map(|r| r.status().as_u16());
+            if may_have_arrived(error, status) {
+                self.0.store(true, Ordering::Relaxed);
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Api {
@@ -112,7 +192,13 @@ impl Api {
                 .message_group_id(queued.target.group())
                 .message_deduplication_id(&queued.request_id);
         }
-        match send.send().await {
+        let unconfirmed = Unconfirmed::default();
+        match send
+            .customize()
+            .interceptor(unconfirmed.clone())
+            .send()
+            .await
+        {
             Ok(sent) => {
                 info!(
                     request_id = queued.request_id,
@@ -124,6 +210,16 @@ impl Api {
                     StatusCode::OK,
                     json!({"message": "Message accepted!", "requestId": queued.request_id}),
                 )
+            }
+            Err(e) if unconfirmed.0.load(Ordering::Relaxed) => {
+                let (code, detail) = lightsout_lambda::aws_error(&e);
+                warn!(
+                    request_id = queued.request_id,
+                    error_code = code,
+                    error = detail,
+                    "the queue did not confirm the request; it may have been queued"
+                );
+                unconfirmed_answer(&code, &queued.request_id)
             }
             Err(e) => {
                 let (code, detail) = lightsout_lambda::aws_error(&e);
@@ -201,4 +297,69 @@ async fn main() -> Result<(), Error> {
         move |request: Request| async move { Ok::<_, Error>(api.handle(request).await) },
     ))
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io;
+
+    fn connector(kind: io::ErrorKind) -> OrchestratorError<io::Error> {
+        OrchestratorError::connector(ConnectorError::io(Box::new(io::Error::from(kind))))
+    }
+
+    #[test]
+    fn which_failures_may_have_queued_the_request() {
+        // No connection: nothing was sent.
+        assert!(!may_have_arrived(
+            &connector(io::ErrorKind::ConnectionRefused),
+            None
+        ));
+        let user =
+            OrchestratorError::<io::Error>::connector(ConnectorError::user("bad endpoint".into()));
+        assert!(!may_have_arrived(&user, None));
+        // SQS answered with a client error (throttling, no such queue): not queued.
+        let answered = OrchestratorError::operation(io::Error::other("ThrottlingException"));
+        assert!(!may_have_arrived(&answered, Some(400)));
+        assert!(!may_have_arrived(&answered, None));
+        // A connection dropped after the request went out, an answer late or unreadable, a
+        // server error: it may be in the queue.
+        assert!(may_have_arrived(
+            &connector(io::ErrorKind::ConnectionReset),
+            None
+        ));
+        assert!(may_have_arrived(
+            &connector(io::ErrorKind::UnexpectedEof),
+            None
+        ));
+        let late = OrchestratorError::<io::Error>::connector(ConnectorError::timeout(
+            "read timed out".into(),
+        ));
+        assert!(may_have_arrived(&late, None));
+        assert!(may_have_arrived(
+            &OrchestratorError::<io::Error>::timeout("attempt timeout".into()),
+            None
+        ));
+        assert!(may_have_arrived(
+            &OrchestratorError::<io::Error>::response("unreadable".into()),
+            None
+        ));
+        assert!(may_have_arrived(&answered, Some(500)));
+    }
+
+    #[test]
+    fn an_unconfirmed_send_answers_502_with_the_id_to_retry_with() {
+        let answer = unconfirmed_answer("DispatchFailure", "req-7");
+        assert_eq!(answer.status(), StatusCode::BAD_GATEWAY);
+        let Body::Text(text) = answer.body() else {
+            panic!("a text body")
+        };
+        let body: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(body["requestId"], "req-7");
+        assert_eq!(
+            body["message"],
+            "The queue did not confirm the request (DispatchFailure); it may have been queued. \
+             Retry with the header Idempotency-Key: req-7 and it is carried out once"
+        );
+    }
 }

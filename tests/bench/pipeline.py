@@ -183,6 +183,10 @@ class EventSourceMapping:
         self.queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         self.lock = threading.Lock()
         self.deliveries: collections.Counter[str] = collections.Counter()
+        # Deliveries the function reported carried out, and deletes that found the message gone
+        # (moved to the DLQ meanwhile: the invocation outlived the visibility timeout).
+        self.acknowledged: collections.Counter[str] = collections.Counter()
+        self.deletes_too_late = 0
         self.message_ids: dict[str, set[str]] = collections.defaultdict(set)
         self.invocations = 0
         self.invocation_errors: collections.Counter[str] = collections.Counter()
@@ -246,11 +250,16 @@ class EventSourceMapping:
             # treats the whole batch as failed.
             failed = ids
         done = [m for m in got if m["MessageId"] not in failed]
+        too_late = 0
         for k in range(0, len(done), 10):
             chunk = done[k:k + 10]
-            sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
+            answer = sqs.delete_message_batch(QueueUrl=self.queue_url, Entries=[
                 {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)])
+            too_late += len(answer.get("Failed", []))
         with self.lock:
+            self.deletes_too_late += too_late
+            for m in done:
+                self.acknowledged[request_id_of(m["Body"]) or f"<unreadable {m['MessageId']}>"] += 1
             self.invocations += 1
             self.invoke_ms.append(elapsed)
             self.item_failures += len(failed)
@@ -295,6 +304,7 @@ class EventSourceMapping:
                 "invocation_errors": dict(self.invocation_errors),
                 "invoke_ms_p50": percentile(ms, 50),
                 "invoke_ms_p99": percentile(ms, 99),
+                "deletes_too_late": self.deletes_too_late,
                 "redelivered": sum(1 for n in self.deliveries.values() if n > 1),
                 "redelivered_ids": sorted(r for r, n in self.deliveries.items() if n > 1)[:20],
                 "queued_more_than_once": sorted(r for r, ids in self.message_ids.items() if len(ids) > 1),
@@ -314,8 +324,9 @@ def percentile(sorted_values: list[float], p: float) -> float:
 def outcomes(s3_url: str, bucket: str) -> dict[str, dict]:
     """request id → the outcome record the consumer wrote (`requests/{id}.json`)."""
     s3 = client(s3_url, "s3")
+    # `requests/{id}.claim` beside them is the consumer's note of who is carrying a request out.
     keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix="requests/")
-            for o in page.get("Contents", [])]
+            for o in page.get("Contents", []) if o["Key"].endswith(".json")]
 
     def read(key: str) -> tuple[str, dict]:
         body = client(s3_url, "s3").get_object(Bucket=bucket, Key=key)["Body"].read()

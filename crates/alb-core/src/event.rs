@@ -1,7 +1,9 @@
 //! The one JSON document that flows through every state of the ALB working-hours state machine.
 //!
 //! Every function validates the whole event before its first AWS call, then returns the same
-//! document with its own fields added: fields it does not know are kept as they are.
+//! document with its own fields added: fields it does not know are kept as they are. A field that
+//! is a near miss of a known one (`timeZone`, `snapshotbucket`, `subnet`) is refused instead:
+//! carried along unread, it would silently change what happens (no snapshot, the wrong zone).
 
 use std::collections::BTreeSet;
 
@@ -9,12 +11,49 @@ use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde_json::{Map, Value};
 
-use lightsout_schedule::event::{describe, kind};
+use lightsout_schedule::event::{describe, kind, near_miss, shorten};
 use lightsout_schedule::policy::{parse_dates, parse_zone};
 use lightsout_schedule::settings::DEFAULT_ZONE;
-use lightsout_schedule::{DaySet, Schedule, Windows};
+use lightsout_schedule::{DayError, DaySet, Schedule, Windows};
 
 use crate::error::AlbError;
+
+/// The fields the event contract reads; anything else is carried through untouched.
+pub const FIELDS: [&str; 21] = [
+    "albName",
+    "startTime",
+    "endTime",
+    "subnets",
+    "securityGroups",
+    "hostedZoneId",
+    "domainName",
+    "targetGroups",
+    "certificateArn",
+    "albArn",
+    "albDNSName",
+    "albHostedZoneId",
+    "days",
+    "timezone",
+    "holdUntil",
+    "skipDates",
+    "scheme",
+    "ipAddressType",
+    "snapshotBucket",
+    "now",
+    "time",
+];
+
+/// The fields of one `targetGroups` entry.
+pub const TARGET_GROUP_FIELDS: [&str; 4] = [
+    "targetGroupArn",
+    "listenerProtocol",
+    "listenerPort",
+    "certificateArn",
+];
+
+/// At most this many problems are listed in one message (a list of 10,000 bad entries would
+/// otherwise make a message of megabytes); the rest are counted.
+pub const SHOWN_PROBLEMS: usize = 10;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
@@ -117,6 +156,7 @@ impl AlbEvent {
             map,
             problems: Vec::new(),
         };
+        f.near_misses("", &FIELDS);
         let alb_name = f.alb_name();
         let windows = f.window();
         let days = f.days();
@@ -155,10 +195,11 @@ impl AlbEvent {
         let now = f.instant("now");
         let scheduled = f.instant("time");
         if !f.problems.is_empty() {
-            return Err(AlbError::invalid(format!(
-                "invalid input: {}",
-                f.problems.join("; ")
-            )));
+            let mut listed = f.problems[..f.problems.len().min(SHOWN_PROBLEMS)].join("; ");
+            if f.problems.len() > SHOWN_PROBLEMS {
+                listed += &format!("; and {} more", f.problems.len() - SHOWN_PROBLEMS);
+            }
+            return Err(AlbError::invalid(format!("invalid input: {listed}")));
         }
         let (decision_time, time_source) = match (now, scheduled) {
             (Some(n), _) => (n.with_timezone(&Utc), TimeSource::Now),
@@ -206,6 +247,24 @@ impl Fields<'_> {
             .push(format!("{field}: expected {expected}, got {got}"));
     }
 
+    /// Refuses keys that are near misses of `known` (`prefix` names where they are).
+    fn near_misses(&mut self, prefix: &str, known: &[&str]) {
+        let misses: Vec<String> = self
+            .map
+            .keys()
+            .filter_map(|key| {
+                near_miss(key, known).map(|name| {
+                    format!(
+                        "{prefix}{}: not a field; did you mean {name}? (refused rather than carried \
+                         along unread: a misspelt field would change what happens)",
+                        shorten(key)
+                    )
+                })
+            })
+            .collect();
+        self.problems.extend(misses);
+    }
+
     /// A present, non-null value.
     fn get(&self, field: &str) -> Option<&Value> {
         self.map.get(field).filter(|v| !v.is_null())
@@ -238,7 +297,7 @@ impl Fields<'_> {
 
     fn optional_arn(&mut self, field: &str, kinds: &[&str]) -> Option<String> {
         let arn = self.optional_string(field)?;
-        if arn.starts_with("arn:") && kinds.iter().any(|k| arn.contains(k)) {
+        if is_arn(&arn, kinds) {
             return Some(arn);
         }
         self.problem(
@@ -265,11 +324,15 @@ impl Fields<'_> {
     }
 
     /// `startTime`/`endTime`: whole hours (as numbers or strings) or "HH:MM", as in the TIME tag.
+    /// One time each: `"9~18,20"` would otherwise make several windows of the TIME grammar.
     fn time_of_day(&mut self, field: &str) -> Option<String> {
         let expected = "an hour 0-23 or \"HH:MM\"";
+        let one_time = |s: &str| !s.contains(['~', '-', '～', '〜', ',']);
         match self.get(field) {
             Some(Value::Number(n)) if n.as_u64().is_some_and(|h| h < 24) => Some(n.to_string()),
-            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Some(Value::String(s)) if !s.trim().is_empty() && one_time(s) => {
+                Some(s.trim().to_string())
+            }
             other => {
                 let other = other.cloned();
                 self.problem(field, expected, other.as_ref());
@@ -286,7 +349,8 @@ impl Fields<'_> {
             Ok(w) => Some(w),
             Err(e) => {
                 self.problems.push(format!(
-                    "startTime/endTime: `{text}` is not a working window ({}); expected hours 0-23 or \"HH:MM\"",
+                    "startTime/endTime: `{}` is not a working window ({}); expected hours 0-23 or \"HH:MM\"",
+                    shorten(&text),
                     e.to_string().trim_start_matches("TIME: ")
                 ));
                 None
@@ -295,7 +359,9 @@ impl Fields<'_> {
     }
 
     fn days(&mut self) -> Option<DaySet> {
-        let text = match self.get("days")? {
+        let expected = "days such as \"mon-fri\" or [\"월\", \"수\"]";
+        let given = self.get("days")?.clone();
+        let text = match &given {
             Value::String(s) => s.clone(),
             Value::Array(items) if items.iter().all(Value::is_string) => items
                 .iter()
@@ -303,17 +369,16 @@ impl Fields<'_> {
                 .collect::<Vec<_>>()
                 .join(","),
             other => {
-                let other = other.clone();
-                self.problem(
-                    "days",
-                    "days such as \"mon-fri\" or [\"월\", \"수\"]",
-                    Some(&other),
-                );
+                self.problem("days", expected, Some(other));
                 return None;
             }
         };
         match DaySet::parse(&text) {
             Ok(d) => Some(d),
+            Err(DayError::Empty) => {
+                self.problem("days", expected, Some(&given));
+                None
+            }
             Err(e) => {
                 self.problems.push(format!(
                     "days: {}",
@@ -420,7 +485,8 @@ impl Fields<'_> {
             "a Route 53 hosted zone id such as Z0123456789ABC",
         )?;
         let bare = id.trim_start_matches("/hostedzone/").to_string();
-        if !bare.is_empty()
+        // Route 53 ids are at most 32 characters.
+        if (1..=32).contains(&bare.len())
             && bare
                 .bytes()
                 .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
@@ -483,19 +549,18 @@ impl Fields<'_> {
                 map: entry,
                 problems: Vec::new(),
             };
+            inner.near_misses("", &TARGET_GROUP_FIELDS);
             let arn = inner.required_string("targetGroupArn", "a target group ARN");
-            let arn = arn
-                .filter(|a| a.starts_with("arn:") && a.contains(":targetgroup/"))
-                .or_else(|| {
-                    if inner.problems.is_empty() {
-                        inner.problem(
-                            "targetGroupArn",
-                            "a target group ARN (arn:…:targetgroup/…)",
-                            entry.get("targetGroupArn"),
-                        );
-                    }
-                    None
-                });
+            let arn = arn.filter(|a| is_arn(a, &[":targetgroup/"])).or_else(|| {
+                if inner.problems.is_empty() {
+                    inner.problem(
+                        "targetGroupArn",
+                        "a target group ARN (arn:…:targetgroup/…)",
+                        entry.get("targetGroupArn"),
+                    );
+                }
+                None
+            });
             let protocol = match entry
                 .get("listenerProtocol")
                 .and_then(Value::as_str)
@@ -590,6 +655,11 @@ impl Fields<'_> {
         );
         None
     }
+}
+
+/// An ARN of one of these kinds (`:targetgroup/`, …), at most 2,048 characters as AWS allows.
+fn is_arn(text: &str, kinds: &[&str]) -> bool {
+    text.len() <= 2048 && text.starts_with("arn:") && kinds.iter().any(|k| text.contains(k))
 }
 
 /// Sets `key` in the event (the functions' way of enriching it).
@@ -877,6 +947,142 @@ mod tests {
         assert_eq!(
             error(Value::Null),
             "event: expected a JSON object, got null"
+        );
+    }
+
+    #[test]
+    fn near_misses_of_known_fields_are_refused_by_name() {
+        for (key, known) in [
+            ("timeZone", "timezone"),
+            ("snapshotbucket", "snapshotBucket"),
+            ("hold_until", "holdUntil"),
+            ("Days", "days"),
+            ("subnet", "subnets"),
+            ("skip-dates", "skipDates"),
+            ("AlbName", "albName"),
+            ("certificateARN", "certificateArn"),
+            ("ipAdressType", "ipAddressType"),
+        ] {
+            let msg = error(with(json!({ key: "x" })));
+            assert!(
+                msg.contains(&format!("{key}: not a field; did you mean {known}?")),
+                "{key}: {msg}"
+            );
+        }
+        let arn = "arn:aws:elasticloadbalancing:ap-northeast-2:1:targetgroup/a/1";
+        let msg = error(with(json!({"targetGroups": [
+            {"targetGroupArn": arn, "listenerProtocol": "HTTP", "listenerPort": 80, "listenerport": 8080}
+        ]})));
+        assert!(
+            msg.contains("targetGroups[0].listenerport: not a field; did you mean listenerPort?"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn fields_the_states_add_and_envelopes_are_carried_not_refused() {
+        let added = [
+            "albExists",
+            "shouldExist",
+            "shouldExistReason",
+            "recordExists",
+            "decisionTime",
+            "nextStep",
+            "albCreated",
+            "restoredFromSnapshot",
+            "snapshotKey",
+            "listenersCreated",
+            "rulesCreated",
+            "albDeleted",
+            "albAlreadyGone",
+            "recordChanged",
+            "recordDeleted",
+            "recordStatus",
+            "error",
+            // an EventBridge envelope, and other fields people add
+            "version",
+            "id",
+            "detail-type",
+            "source",
+            "account",
+            "region",
+            "resources",
+            "detail",
+            "comment",
+            "owner",
+            "ticket",
+            "environment",
+            "team",
+        ];
+        let mut v = legacy_input();
+        for key in added {
+            assert_eq!(near_miss(key, &FIELDS), None, "{key}");
+            v[key] = json!({"carried": [key]});
+        }
+        parse(&v).unwrap();
+    }
+
+    #[test]
+    fn start_and_end_are_one_time_each() {
+        // "9~18,20"~"22" would be read as the TIME `9~18,20~22`: two windows nobody asked for.
+        for (change, field) in [
+            (
+                json!({"startTime": "9~18,20", "endTime": "22"}),
+                "startTime",
+            ),
+            (json!({"endTime": "18-20"}), "endTime"),
+            (json!({"startTime": "9,10"}), "startTime"),
+        ] {
+            let msg = error(with(change));
+            assert!(
+                msg.contains(&format!("{field}: expected an hour 0-23 or \"HH:MM\"")),
+                "{msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn empty_days_named_plainly() {
+        assert_eq!(
+            error(with(json!({"days": ""}))),
+            "invalid input: days: expected days such as \"mon-fri\" or [\"월\", \"수\"], got \"\""
+        );
+        assert!(error(with(json!({"days": []}))).ends_with("got an array of 0"));
+    }
+
+    #[test]
+    fn huge_inputs_make_short_messages() {
+        let huge = "9".repeat(5_000_000);
+        for field in [
+            "albName",
+            "startTime",
+            "days",
+            "skipDates",
+            "timezone",
+            "hostedZoneId",
+            "domainName",
+            "snapshotBucket",
+        ] {
+            let msg = error(with(json!({ field: huge })));
+            assert!(
+                msg.contains(field),
+                "{field}: {}",
+                &msg[..200.min(msg.len())]
+            );
+            assert!(msg.len() < 1000, "{field}: {} bytes", msg.len());
+        }
+        let arn = format!("arn:aws:acm:r:1:certificate/{huge}");
+        for field in ["certificateArn", "albArn"] {
+            assert!(error(with(json!({ field: arn }))).contains(field));
+        }
+        let msg = error(with(json!({"targetGroups": vec![1; 10_000]})));
+        assert!(msg.starts_with("invalid input: targetGroups[0]: expected an object, got 1; "));
+        assert!(msg.ends_with("; and 9990 more"), "{msg}");
+        assert!(msg.len() < 1000);
+        let key = "k".repeat(1_000_000);
+        assert!(
+            parse(&with(json!({ key: 1 }))).is_ok(),
+            "a long unknown key is carried"
         );
     }
 

@@ -7,7 +7,7 @@ use chrono::{SecondsFormat, Utc};
 use lambda_runtime::Error;
 use serde_json::Value;
 
-use lightsout_alb::{next_step, set, should_exist, AlbError, AlbEvent, IpAddressType};
+use lightsout_alb::{next_step, set, should_exist, AlbError, AlbEvent, ErrorKind, IpAddressType};
 use lightsout_elbv2::Elbv2;
 use lightsout_route53::{AlbTarget, Dns, RecordState};
 
@@ -67,7 +67,7 @@ async fn main() -> Result<(), Error> {
     lightsout_lambda::init_logging();
     let config = lightsout_lambda::aws_config(lightsout_lambda::CallLimits::STANDARD).await;
     let (elbv2, dns) = (Elbv2::new(&config), Dns::new(&config));
-    lightsout_lambda::serve(|event| async {
+    lightsout_lambda::serve(ErrorKind::InvalidInput.name(), |event| async {
         handle(event, &elbv2, &dns)
             .await
             .map_err(|e| lightsout_lambda::diagnostic(e.error_type(), &e))

@@ -8,7 +8,7 @@ use chrono::Utc;
 use lambda_runtime::Error;
 use serde_json::Value;
 
-use lightsout_alb::{set, AlbError, AlbEvent, AlbSnapshot};
+use lightsout_alb::{set, AlbError, AlbEvent, AlbSnapshot, ErrorKind};
 use lightsout_elbv2::Elbv2;
 use lightsout_snapshots::SnapshotStore;
 
@@ -52,7 +52,7 @@ async fn main() -> Result<(), Error> {
     lightsout_lambda::init_logging();
     let config = lightsout_lambda::aws_config(lightsout_lambda::CallLimits::STANDARD).await;
     let (elbv2, store) = (Elbv2::new(&config), SnapshotStore::new(&config));
-    lightsout_lambda::serve(|event| async {
+    lightsout_lambda::serve(ErrorKind::InvalidInput.name(), |event| async {
         handle(event, &elbv2, &store)
             .await
             .map_err(|e| lightsout_lambda::diagnostic(e.error_type(), &e))

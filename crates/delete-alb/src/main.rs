@@ -56,7 +56,7 @@ async fn main() -> Result<(), Error> {
     lightsout_lambda::init_logging();
     let config = lightsout_lambda::aws_config(lightsout_lambda::CallLimits::STANDARD).await;
     let (elbv2, store) = (Elbv2::new(&config), SnapshotStore::new(&config));
-    lightsout_lambda::serve(|event| async {
+    lightsout_lambda::serve(ErrorKind::InvalidInput.name(), |event| async {
         handle(event, &elbv2, &store)
             .await
             .map_err(|e| lightsout_lambda::diagnostic(e.error_type(), &e))

@@ -9,7 +9,7 @@ use chrono::Utc;
 use lambda_runtime::Error;
 use serde_json::Value;
 
-use lightsout_alb::{set, AlbError, AlbEvent};
+use lightsout_alb::{set, AlbError, AlbEvent, ErrorKind};
 use lightsout_route53::{AlbTarget, Dns, RecordState};
 
 async fn handle(mut event: Value, dns: &Dns) -> Result<Value, AlbError> {
@@ -75,7 +75,7 @@ async fn main() -> Result<(), Error> {
     lightsout_lambda::init_logging();
     let config = lightsout_lambda::aws_config(lightsout_lambda::CallLimits::STANDARD).await;
     let dns = Dns::new(&config);
-    lightsout_lambda::serve(|event| async {
+    lightsout_lambda::serve(ErrorKind::InvalidInput.name(), |event| async {
         handle(event, &dns)
             .await
             .map_err(|e| lightsout_lambda::diagnostic(e.error_type(), &e))

@@ -8,7 +8,8 @@ use serde_json::Value;
 use ec2_autostop::handler::{self, FunctionError};
 use ec2_autostop::regional_clients;
 use ec2_autostop::report::Report;
-use lightsout_schedule::Settings;
+use lightsout_lambda::Payload;
+use lightsout_schedule::{EventError, Settings};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -24,12 +25,15 @@ async fn main() -> Result<(), Error> {
         });
     let setup = &setup;
 
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Payload<Value>>| async move {
         let (settings, clients) = setup
             .as_ref()
             .map_err(|e| FunctionError::InvalidSettings(e.clone()))?;
-        let result: Result<Report, FunctionError> =
-            handler::handle(&event.payload, settings, clients, chrono::Utc::now()).await;
+        // A payload the runtime cannot read (nested too deeply, …) is a bad event too.
+        let result: Result<Report, FunctionError> = match event.payload.into_result() {
+            Ok(payload) => handler::handle(&payload, settings, clients, chrono::Utc::now()).await,
+            Err(why) => Err(FunctionError::InvalidEvent(EventError::Unreadable(why))),
+        };
         if let Err(error) = &result {
             tracing::error!(error_type = error.error_type(), error = %error, "invocation failed");
         }

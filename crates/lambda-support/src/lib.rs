@@ -120,16 +120,79 @@ where
     }
 }
 
+/// At most this many characters of a reading error are reported (serde echoes bad values whole).
+const UNREADABLE_CHARS: usize = 300;
+
+/// An invocation's payload as the runtime read it: the event, or why it could not be read.
+///
+/// With a plain `LambdaEvent<T>` the runtime itself answers a payload it cannot read (JSON nested
+/// deeper than serde_json's limit of 128, a number out of range, a wrong shape) with the error type
+/// `&lambda_runtime::deserializer::DeserializeError`: a Rust type name, not a contract that a Step
+/// Functions `Catch` or an alarm can rely on. Reading into `Payload<T>` never fails, so the function
+/// answers with its own stable error type ([`Payload::into_result`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload<T> {
+    Read(T),
+    /// Why not, starting with `event: ` and naming the field where it can.
+    Unreadable(String),
+}
+
+impl<T> Payload<T> {
+    pub fn into_result(self) -> Result<T, String> {
+        match self {
+            Payload::Read(event) => Ok(event),
+            Payload::Unreadable(why) => Err(why),
+        }
+    }
+}
+
+impl<'de, T: serde::de::DeserializeOwned> serde::Deserialize<'de> for Payload<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // JSON first (serde_json's recursion limit keeps the stack safe at any depth), then the
+        // shape, with the path of a wrong field (`Records[0].body: invalid type: …`).
+        let value = match <serde_json::Value as serde::Deserialize>::deserialize(deserializer) {
+            Ok(value) => value,
+            Err(e) => {
+                return Ok(Payload::Unreadable(cut(format!(
+                    "event: not readable as JSON: {e}"
+                ))))
+            }
+        };
+        Ok(match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(event) => Payload::Read(event),
+            Err(e) if e.path().to_string() == "." => {
+                Payload::Unreadable(cut(format!("event: {}", e.inner())))
+            }
+            Err(e) => Payload::Unreadable(cut(format!("event: {}: {}", e.path(), e.inner()))),
+        })
+    }
+}
+
+fn cut(message: String) -> String {
+    match message.char_indices().nth(UNREADABLE_CHARS) {
+        None => message,
+        Some((at, _)) => format!("{}…", &message[..at]),
+    }
+}
+
 /// Serves a JSON-in, JSON-out handler: the Lambda runtime loop every lightsout function runs.
-pub async fn serve<F, Fut>(handler: F) -> Result<(), lambda_runtime::Error>
+/// A payload that cannot be read as JSON fails with `unreadable_type` (the function's error type
+/// for bad input), never with the runtime's own.
+pub async fn serve<F, Fut>(
+    unreadable_type: &'static str,
+    handler: F,
+) -> Result<(), lambda_runtime::Error>
 where
     F: Fn(serde_json::Value) -> Fut,
     Fut: std::future::Future<Output = Result<serde_json::Value, lambda_runtime::Diagnostic>>,
 {
     let handler = &handler;
     lambda_runtime::run(lambda_runtime::service_fn(
-        move |event: lambda_runtime::LambdaEvent<serde_json::Value>| async move {
-            let result = handler(event.payload).await;
+        move |event: lambda_runtime::LambdaEvent<Payload<serde_json::Value>>| async move {
+            let result = match event.payload.into_result() {
+                Ok(payload) => handler(payload).await,
+                Err(why) => Err(diagnostic(unreadable_type, why)),
+            };
             if let Err(error) = &result {
                 tracing::error!(
                     error_type = error.error_type,
@@ -163,5 +226,88 @@ mod tests {
             assert!(limits.operation.as_secs() < lambda_timeout);
             assert_eq!(limits.retry_config().max_attempts(), 3);
         }
+    }
+}
+
+#[cfg(test)]
+mod payload_tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// What the runtime does with a payload (lambda_runtime's deserializer: serde_path_to_error
+    /// over a serde_json slice deserializer).
+    fn read<T: serde::de::DeserializeOwned>(body: &[u8]) -> Payload<T> {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        serde_path_to_error::deserialize(&mut de).expect("Payload never fails")
+    }
+
+    #[test]
+    fn readable_json_is_read() {
+        assert_eq!(
+            read::<Value>(br#"{"a": [1, {"b": null}]}"#),
+            Payload::Read(serde_json::json!({"a": [1, {"b": null}]}))
+        );
+        assert_eq!(read::<Value>(b"null"), Payload::Read(Value::Null));
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_unreadable_not_a_stack_overflow() {
+        for depth in [129, 1_000, 100_000, 1_000_000] {
+            let body = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+            let why = read::<Value>(body.as_bytes()).into_result().unwrap_err();
+            assert!(
+                why.starts_with("event: not readable as JSON: recursion limit exceeded"),
+                "{depth}: {why}"
+            );
+            let objects = format!("{}1{}", r#"{"a":"#.repeat(depth), "}".repeat(depth));
+            assert!(read::<Value>(objects.as_bytes()).into_result().is_err());
+        }
+        let within = format!("{}{}", "[".repeat(127), "]".repeat(127));
+        assert!(read::<Value>(within.as_bytes()).into_result().is_ok());
+    }
+
+    #[test]
+    fn other_unreadable_payloads_are_named_and_short() {
+        let why = read::<Value>(br#"{"dryRun": 1e999}"#)
+            .into_result()
+            .unwrap_err();
+        assert!(
+            why.starts_with("event: not readable as JSON: number out of range"),
+            "{why}"
+        );
+        #[derive(Debug, serde::Deserialize, PartialEq)]
+        struct Batch {
+            #[serde(rename = "Records")]
+            records: Vec<Record>,
+        }
+        #[derive(Debug, serde::Deserialize, PartialEq)]
+        struct Record {
+            body: String,
+        }
+        assert_eq!(
+            read::<Batch>(br#"{"Records": 5}"#)
+                .into_result()
+                .unwrap_err(),
+            "event: Records: invalid type: integer `5`, expected a sequence"
+        );
+        assert_eq!(
+            read::<Batch>(b"{}").into_result().unwrap_err(),
+            "event: missing field `Records`"
+        );
+        let huge = format!(
+            r#"{{"Records": [{{"body": 5}}], "x": "{}"}}"#,
+            "y".repeat(100_000)
+        );
+        assert!(read::<Batch>(huge.as_bytes())
+            .into_result()
+            .unwrap_err()
+            .starts_with("event: Records[0].body: invalid type"));
+        let echoed = format!(r#"{{"Records": "{}"}}"#, "y".repeat(5_000_000));
+        let why = read::<Batch>(echoed.as_bytes()).into_result().unwrap_err();
+        assert!(
+            why.chars().count() <= UNREADABLE_CHARS + 1,
+            "{} characters",
+            why.len()
+        );
     }
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use lightsout_schedule::event::describe;
+use lightsout_schedule::event::{describe, shorten};
 
 /// The largest body the API takes (bytes); larger ones get 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -68,8 +68,10 @@ impl Target {
                 }
             }
             Target::Tag(t) => {
+                // A message group id is 1-128 ASCII letters, digits and punctuation: a tag with a
+                // space or a Korean value would make SQS refuse the message.
                 let text = format!("tag:{}={}", t.key, t.value);
-                if text.len() <= 128 {
+                if text.len() <= 128 && text.bytes().all(|b| b.is_ascii_graphic()) {
                     text
                 } else {
                     format!("tag-{:016x}", fnv1a(&text))
@@ -97,6 +99,104 @@ pub struct Request {
     pub until: Option<String>,
     pub requested_by: String,
     pub received_at: String,
+}
+
+impl Request {
+    /// Reads a queued message. The producer only ever queues valid requests, but the queue is not
+    /// the only way in (an operator's redrive, a hand-sent message), and an unchecked `until` would
+    /// be written as a hold tag that the schedule can never read again. So every field is checked
+    /// as the API checks it; the error names the field (at most 300 characters). Unknown fields are
+    /// ignored: a newer producer may add one during a deployment.
+    pub fn from_message(body: &str) -> Result<Request, String> {
+        let malformed = |why: String| {
+            let why = match why.char_indices().nth(300) {
+                Some((at, _)) => format!("{}…", &why[..at]),
+                None => why,
+            };
+            format!("malformed request: {why}")
+        };
+        let mut reader = serde_json::Deserializer::from_str(body);
+        let request: Request = match serde_path_to_error::deserialize(&mut reader) {
+            Ok(request) => request,
+            Err(e) if e.path().to_string() == "." => return Err(malformed(e.inner().to_string())),
+            Err(e) => return Err(malformed(format!("{}: {}", e.path(), e.inner()))),
+        };
+        reader
+            .end()
+            .map_err(|e| malformed(format!("after the request: {e}")))?;
+        request.check().map_err(malformed)?;
+        Ok(request)
+    }
+
+    /// Every field as the API accepts it.
+    pub fn check(&self) -> Result<(), String> {
+        if idempotency_key(&self.request_id).ok().as_deref() != Some(self.request_id.as_str()) {
+            return Err(format!(
+                "requestId: expected 1-128 letters, digits, '-', '_', '.' or ':', got \"{}\"",
+                shorten(&self.request_id)
+            ));
+        }
+        match &self.target {
+            Target::InstanceIds(ids) => {
+                if ids.is_empty() || ids.len() > MAX_INSTANCE_IDS {
+                    return Err(format!(
+                        "target.instanceIds: expected 1-{MAX_INSTANCE_IDS} instance ids, got {}",
+                        ids.len()
+                    ));
+                }
+                if let Some((i, id)) = ids.iter().enumerate().find(|(_, id)| !is_instance_id(id)) {
+                    return Err(format!(
+                        "target.instanceIds[{i}]: expected an instance id, got \"{}\"",
+                        shorten(id)
+                    ));
+                }
+            }
+            Target::Tag(tag) => {
+                let key = tag.key.trim();
+                if key.is_empty()
+                    || key != tag.key
+                    || !is_tag_part(key, 128)
+                    || !is_tag_part(&tag.value, 256)
+                {
+                    return Err(format!(
+                        "target.tag: expected a key of 1-128 and a value of up to 256 printable characters, got \"{}\"=\"{}\"",
+                        shorten(&tag.key),
+                        shorten(&tag.value)
+                    ));
+                }
+                if !may_select(key) {
+                    return Err(format!("target.tag.key: `{key}` cannot select instances"));
+                }
+            }
+        }
+        match (&self.until, self.action) {
+            (None, _) => {}
+            (Some(_), Action::Sleep) => {
+                return Err("until: only a wake request takes `until`".into())
+            }
+            (Some(until), Action::Wake) => {
+                if DateTime::parse_from_rfc3339(until).is_err() {
+                    return Err(format!(
+                        "until: expected an RFC 3339 time, got \"{}\"",
+                        shorten(until)
+                    ));
+                }
+            }
+        }
+        if !is_name(&self.requested_by) || self.requested_by.trim() != self.requested_by {
+            return Err(format!(
+                "requestedBy: expected a name of 1-128 printable characters, got \"{}\"",
+                shorten(&self.requested_by)
+            ));
+        }
+        if DateTime::parse_from_rfc3339(&self.received_at).is_err() {
+            return Err(format!(
+                "receivedAt: expected an RFC 3339 time, got \"{}\"",
+                shorten(&self.received_at)
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Why a body was refused: the status and the message the API answers with.
@@ -163,7 +263,8 @@ pub fn parse_body(
         .find(|k| !FIELDS.split(", ").any(|f| f == k.as_str()))
     {
         return Err(Refusal::bad(format!(
-            "unknown field `{unknown}`; expected {FIELDS}"
+            "unknown field `{}`; expected {FIELDS}",
+            shorten(unknown)
         )));
     }
     let action = match fields.get("action") {
@@ -171,7 +272,8 @@ pub fn parse_body(
         Some(Value::String(s)) if s == "sleep" => Action::Sleep,
         Some(Value::String(s)) => {
             return Err(Refusal::bad(format!(
-                "action: `{s}` is not an action; allowed: wake, sleep"
+                "action: `{}` is not an action; allowed: wake, sleep",
+                shorten(s)
             )))
         }
         other => {
@@ -208,12 +310,10 @@ pub fn parse_body(
     };
     let requested_by = match fields.get("requestedBy") {
         None | Some(Value::Null) => "anonymous".to_string(),
-        Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= 128 => {
-            s.trim().to_string()
-        }
+        Some(Value::String(s)) if is_name(s) => s.trim().to_string(),
         Some(other) => {
             return Err(Refusal::bad(format!(
-                "requestedBy: expected a name of 1-128 characters, got {}",
+                "requestedBy: expected a name of 1-128 printable characters, got {}",
                 describe(other)
             )))
         }
@@ -260,11 +360,14 @@ fn target(fields: &Map<String, Value>) -> Result<Target, Refusal> {
             Ok(Target::InstanceIds(out))
         }
         (None, Some(tag)) => {
+            if let Some(unknown) = tag.as_object().and_then(|o| o.keys().find(|k| *k != "key" && *k != "value")) {
+                return Err(Refusal::bad(format!("tag: unknown field `{}`; expected key, value", shorten(unknown))));
+            }
             let key = tag.get("key").and_then(Value::as_str).map(str::trim).filter(|k| !k.is_empty());
             let value = tag.get("value").and_then(Value::as_str);
             match (tag.as_object(), key, value) {
-                (Some(obj), Some(key), Some(value)) if obj.len() == 2 && key.len() <= 128 && value.len() <= 256 => {
-                    if key == "AUTOSTOP_ENABLE" || key.starts_with("aws:") {
+                (Some(obj), Some(key), Some(value)) if obj.len() == 2 && is_tag_part(key, 128) && is_tag_part(value, 256) => {
+                    if !may_select(key) {
                         return Err(Refusal::bad(format!("tag.key: `{key}` cannot select instances; use a tag of your own")));
                     }
                     Ok(Target::Tag(TagSelector { key: key.to_string(), value: value.to_string() }))
@@ -276,6 +379,28 @@ fn target(fields: &Map<String, Value>) -> Result<Target, Refusal> {
             }
         }
     }
+}
+
+/// Text SQS can carry in a message or attribute: no control characters, no U+FFFE/U+FFFF
+/// (SQS refuses them, and the request would fail as a 500 instead of a 400).
+fn printable(s: &str) -> bool {
+    !s.chars()
+        .any(|c| c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}'))
+}
+
+/// A `requestedBy`: 1-128 printable characters, not all blank.
+fn is_name(s: &str) -> bool {
+    !s.trim().is_empty() && s.chars().count() <= 128 && printable(s)
+}
+
+/// A tag key or value of at most `max` bytes, printable.
+fn is_tag_part(s: &str, max: usize) -> bool {
+    s.len() <= max && printable(s)
+}
+
+/// Tags that must not select instances: the management switch itself, and AWS's own.
+fn may_select(key: &str) -> bool {
+    key != "AUTOSTOP_ENABLE" && !key.starts_with("aws:")
 }
 
 fn is_instance_id(s: &str) -> bool {
@@ -413,7 +538,7 @@ mod tests {
             (json!({"action": "wake", "instanceIds": [id], "until": "tonight"}), "until: expected an RFC 3339 time such as 2026-11-25T23:00:00+09:00, got \"tonight\""),
             (json!({"action": "wake", "instanceIds": [id], "until": "2026-11-25T09:00:00Z"}), "until: 2026-11-25T09:00:00+00:00 is not in the future"),
             (json!({"action": "sleep", "instanceIds": [id], "until": "2026-11-26T09:00:00Z"}), "until: only a wake request takes `until`"),
-            (json!({"action": "wake", "instanceIds": [id], "requestedBy": ""}), "requestedBy: expected a name of 1-128 characters, got \"\""),
+            (json!({"action": "wake", "instanceIds": [id], "requestedBy": ""}), "requestedBy: expected a name of 1-128 printable characters, got \"\""),
             (json!({"action": "wake", "instanceId": [id]}), "unknown field `instanceId`; expected action, instanceIds, tag, until, requestedBy"),
         ];
         for (body, expected) in cases {
@@ -422,6 +547,196 @@ mod tests {
                 msg.starts_with(expected),
                 "{body}: `{msg}` does not start with `{expected}`"
             );
+        }
+    }
+
+    #[test]
+    fn text_sqs_would_refuse_is_a_400_naming_the_field() {
+        let id = "i-0123456789abcdef0";
+        for (body, expected) in [
+            (
+                json!({"action": "wake", "instanceIds": [id], "requestedBy": "mina\u{0}"}),
+                "requestedBy: expected a name of 1-128 printable characters",
+            ),
+            (
+                json!({"action": "wake", "instanceIds": [id], "requestedBy": "mina\u{FFFF}"}),
+                "requestedBy: expected",
+            ),
+            (
+                json!({"action": "wake", "instanceIds": [id], "requestedBy": "mi\nna"}),
+                "requestedBy: expected",
+            ),
+            (
+                json!({"action": "sleep", "tag": {"key": "Team", "value": "api\u{7}"}}),
+                "tag: expected",
+            ),
+            (
+                json!({"action": "sleep", "tag": {"key": "Te\u{FFFE}am", "value": "api"}}),
+                "tag: expected",
+            ),
+            (
+                json!({"action": "sleep", "tag": {"key": "Team", "value": "api", "Value": "web"}}),
+                "tag: unknown field `Value`; expected key, value",
+            ),
+        ] {
+            let msg = refusal(&body.to_string());
+            assert!(msg.starts_with(expected), "{body}: {msg}");
+        }
+        // Korean names and values are fine.
+        assert!(parse(r#"{"action": "sleep", "tag": {"key": "팀", "value": "결제 API"}, "requestedBy": "민아"}"#).is_ok());
+    }
+
+    #[test]
+    fn echoed_names_are_short() {
+        let body = format!(r#"{{"action": "wake", "{}": 1}}"#, "k".repeat(60_000));
+        assert!(refusal(&body).len() < 200);
+        let body = format!(r#"{{"action": "{}"}}"#, "m".repeat(60_000));
+        let msg = refusal(&body);
+        assert!(
+            msg.starts_with("action: `mmm") && msg.len() < 200,
+            "{} bytes",
+            msg.len()
+        );
+    }
+
+    #[test]
+    fn message_groups_are_what_sqs_accepts() {
+        let tag = |k: &str, v: &str| {
+            Target::Tag(TagSelector {
+                key: k.into(),
+                value: v.into(),
+            })
+            .group()
+        };
+        assert_eq!(tag("Team", "api"), "tag:Team=api");
+        for group in [
+            tag("Team", "my team"),
+            tag("팀", "결제"),
+            tag("Team", &"x".repeat(200)),
+        ] {
+            assert!(group.starts_with("tag-") && group.len() == 20, "{group}");
+            assert!(group.bytes().all(|b| b.is_ascii_graphic()));
+        }
+        assert_ne!(tag("Team", "a b"), tag("Team", "a  b"));
+    }
+
+    fn queued(changes: Value) -> String {
+        let mut v = json!({"requestId": "r-1", "action": "wake", "target": {"instanceIds": ["i-0123456789abcdef0"]},
+            "until": "2099-01-01T00:00:00Z", "requestedBy": "mina", "receivedAt": "2026-11-25T11:00:00Z"});
+        for (k, val) in changes.as_object().unwrap() {
+            if val.is_null() {
+                v.as_object_mut().unwrap().remove(k);
+            } else {
+                v[k] = val.clone();
+            }
+        }
+        v.to_string()
+    }
+
+    #[test]
+    fn queued_messages_are_checked_as_the_api_checks_requests() {
+        let ok = Request::from_message(&queued(json!({"extra": "ignored"}))).unwrap();
+        assert_eq!(ok.request_id, "r-1");
+        let cases = [
+            ("not json".to_string(), "malformed request: expected ident"),
+            ("{}".into(), "malformed request: missing field `requestId`"),
+            (
+                queued(json!({"requestId": null})),
+                "malformed request: missing field `requestId`",
+            ),
+            (
+                queued(json!({"action": "reboot"})),
+                "malformed request: action: unknown variant `reboot`",
+            ),
+            (queued(json!({"action": 1})), "malformed request: action: "),
+            (
+                queued(json!({"target": "x"})),
+                "malformed request: target: unknown variant `x`",
+            ),
+            (
+                queued(json!({"target": {"instanceIds": []}})),
+                "malformed request: target.instanceIds: expected 1-50 instance ids, got 0",
+            ),
+            (
+                queued(json!({"target": {"instanceIds": ["web-1"]}})),
+                "malformed request: target.instanceIds[0]: expected an instance id, got \"web-1\"",
+            ),
+            (
+                queued(json!({"target": {"tag": {"key": "AUTOSTOP_ENABLE", "value": "true"}}})),
+                "malformed request: target.tag.key: `AUTOSTOP_ENABLE` cannot select",
+            ),
+            (
+                queued(
+                    json!({"target": {"tag": {"key": "aws:autoscaling:groupName", "value": "x"}}}),
+                ),
+                "malformed request: target.tag.key: `aws:autoscaling:groupName`",
+            ),
+            (
+                queued(json!({"target": {"tag": {"key": "", "value": "x"}}})),
+                "malformed request: target.tag: expected",
+            ),
+            (
+                queued(json!({"until": "garbage"})),
+                "malformed request: until: expected an RFC 3339 time, got \"garbage\"",
+            ),
+            (
+                queued(json!({"action": "sleep"})),
+                "malformed request: until: only a wake request",
+            ),
+            (
+                queued(json!({"requestId": ""})),
+                "malformed request: requestId: expected",
+            ),
+            (
+                queued(json!({"requestId": "../../etc/passwd"})),
+                "malformed request: requestId: expected",
+            ),
+            (
+                queued(json!({"requestedBy": ""})),
+                "malformed request: requestedBy: expected",
+            ),
+            (
+                queued(json!({"requestedBy": "x".repeat(5_000_000)})),
+                "malformed request: requestedBy: expected",
+            ),
+            (
+                queued(json!({"receivedAt": "yesterday"})),
+                "malformed request: receivedAt: expected an RFC 3339 time",
+            ),
+            (
+                format!("{} trailing", queued(json!({}))),
+                "malformed request: after the request: trailing characters",
+            ),
+            (
+                format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)),
+                "malformed request: [0]: invalid type: sequence",
+            ),
+            (
+                format!(
+                    r#"{{"requestId": {}{}}}"#,
+                    "[".repeat(100_000),
+                    "]".repeat(100_000)
+                ),
+                "malformed request: requestId: invalid type: sequence",
+            ),
+        ];
+        // Deep nesting in an ignored field is skipped without recursion: no stack overflow.
+        let deep = queued(json!({}));
+        let deep = format!(
+            r#"{{"x": {}{}, {}"#,
+            "[".repeat(1_000_000),
+            "]".repeat(1_000_000),
+            &deep[1..]
+        );
+        assert!(Request::from_message(&deep).is_ok());
+        for (body, expected) in cases {
+            let why = Request::from_message(&body).unwrap_err();
+            assert!(
+                why.starts_with(expected),
+                "{}: {why}",
+                &body[..body.len().min(80)]
+            );
+            assert!(why.chars().count() < 400, "{} characters", why.len());
         }
     }
 

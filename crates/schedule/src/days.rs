@@ -10,7 +10,10 @@ use std::fmt;
 
 use chrono::Weekday;
 
-/// Why a `DAY` value was refused. The message names the offending part.
+use crate::event::shorten;
+
+/// Why a `DAY` value was refused. The message names the offending part (at most
+/// [`crate::event::SHOWN_CHARS`] characters of it).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DayError {
     #[error("DAY is empty; expected days such as `mon-fri`, `월,수,금` or `daily`")]
@@ -111,14 +114,14 @@ fn parse_token(token: &str) -> Result<DaySet, DayError> {
         return Ok(set);
     }
     let Some((from, to)) = token.split_once(is_range_sep) else {
-        return Err(DayError::UnknownDay(token.to_string()));
+        return Err(DayError::UnknownDay(shorten(token)));
     };
     let (Some(from), Some(to)) = (weekday(from), weekday(to)) else {
         if from.is_empty() || to.is_empty() || to.contains(is_range_sep) {
-            return Err(DayError::BadRange(token.to_string()));
+            return Err(DayError::BadRange(shorten(token)));
         }
         let bad = if weekday(from).is_none() { from } else { to };
-        return Err(DayError::UnknownDay(bad.to_string()));
+        return Err(DayError::UnknownDay(shorten(bad)));
     };
     Ok(range(from, to))
 }
@@ -265,6 +268,8 @@ mod tests {
         );
         let msg = DaySet::parse("funday").unwrap_err().to_string();
         assert!(msg.starts_with("DAY: `funday` is not a day"), "{msg}");
+        let huge = DaySet::parse(&"x".repeat(5_000_000)).unwrap_err();
+        assert_eq!(huge, DayError::UnknownDay(format!("{}…", "x".repeat(64))));
     }
 
     #[test]

@@ -5,6 +5,9 @@
 //!   target passes `<aws.scheduler.scheduled-time>`. A delayed or retried run decides for it.
 //! - `now`: RFC 3339; for tests and manual runs, used when `time` is absent.
 //! - `dryRun`: boolean (or the strings "true"/"false"): decide and report, change nothing.
+//!
+//! A field that is a near miss of one of these (`dry_run`, `DryRun`, `dryrun`, `Now`) is refused:
+//! ignored, it would make the run act for real, or for the wrong moment.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -18,7 +21,18 @@ pub enum EventError {
     BadTime { field: &'static str, got: String },
     #[error("event field `dryRun`: expected true or false, got {0}")]
     BadDryRun(String),
+    #[error(
+        "event field `{field}`: not a field of this event; did you mean `{known}`? \
+         (refused rather than ignored: a misspelt field would change what the run does)"
+    )]
+    NearMiss { field: String, known: &'static str },
+    /// The runtime could not read the payload as JSON (nested too deeply, a number out of range).
+    #[error("{0}")]
+    Unreadable(String),
 }
+
+/// The fields the event reads.
+pub const FIELDS: [&str; 3] = ["time", "now", "dryRun"];
 
 /// Where the decision time came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -52,11 +66,28 @@ impl AutostopEvent {
             Value::Object(map) => map,
             other => return Err(EventError::NotAnObject(kind(other))),
         };
-        let time = match (fields.get("time"), fields.get("now")) {
-            (Some(t), _) if !t.is_null() => Some((instant("time", t)?, TimeSource::EventTime)),
-            (_, Some(n)) if !n.is_null() => Some((instant("now", n)?, TimeSource::EventNow)),
-            _ => None,
+        if let Some((field, known)) = fields
+            .keys()
+            .find_map(|k| near_miss(k, &FIELDS).map(|known| (k, known)))
+        {
+            return Err(EventError::NearMiss {
+                field: shorten(field),
+                known,
+            });
+        }
+        // Both are checked even though `time` wins: a malformed `now` is a caller's mistake to
+        // report, not to pass over.
+        let read = |field: &'static str| {
+            fields
+                .get(field)
+                .filter(|v| !v.is_null())
+                .map(|v| instant(field, v))
+                .transpose()
         };
+        let (time, now) = (read("time")?, read("now")?);
+        let time = time
+            .map(|t| (t, TimeSource::EventTime))
+            .or(now.map(|n| (n, TimeSource::EventNow)));
         let dry_run = match fields.get("dryRun") {
             None | Some(Value::Null) => None,
             Some(Value::Bool(b)) => Some(*b),
@@ -96,17 +127,68 @@ pub fn kind(value: &Value) -> &'static str {
     }
 }
 
+/// At most this many characters of an input are echoed in an error message.
+pub const SHOWN_CHARS: usize = 64;
+
+/// `text`, cut to [`SHOWN_CHARS`] characters with `…` when longer: what error messages echo of an
+/// input, so that a huge input never makes a huge message.
+pub fn shorten(text: &str) -> String {
+    match text.char_indices().nth(SHOWN_CHARS) {
+        None => text.to_string(),
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+    }
+}
+
 /// A short description of a bad value for an error message (never the whole of a huge input).
 pub fn describe(value: &Value) -> String {
     match value {
-        Value::String(s) => {
-            let shown: String = s.chars().take(64).collect();
-            let more = if s.chars().count() > 64 { "…" } else { "" };
-            format!("\"{shown}{more}\"")
-        }
+        Value::String(s) => format!("\"{}\"", shorten(s)),
         Value::Bool(_) | Value::Number(_) => value.to_string(),
         Value::Array(items) => format!("an array of {}", items.len()),
         other => kind(other).to_string(),
+    }
+}
+
+/// Is `key` a near miss of one of the `known` field names, and of which? Near misses are the same
+/// name in another letter case or with `_`, `-` or spaces (`dry_run`, `DryRun`, `snapshotbucket`),
+/// or, for names of four letters or more, one typo away (a letter missing, added, changed, or two
+/// swapped: `dryRn`, `subnet`, `tiem`). An exact match, or an unrelated name, is not.
+///
+/// Events keep unrelated fields (EventBridge envelopes, the ALB states' enrichment), so only near
+/// misses can be refused: ignored, a misspelt `dryRun` would act for real.
+pub fn near_miss<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    // Field names are short; anything long is not a misspelling of one (and is not worth comparing).
+    if key.len() > 64 || known.contains(&key) {
+        return None;
+    }
+    let fold = |s: &str| -> Vec<char> {
+        s.chars()
+            .filter(|c| !matches!(c, '_' | '-' | ' '))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let key_folded = fold(key);
+    known.iter().copied().find(|name| {
+        let name_folded = fold(name);
+        key_folded == name_folded
+            || (key_folded.len().min(name_folded.len()) >= 4
+                && key_folded.len().abs_diff(name_folded.len()) <= 1
+                && one_edit_apart(&key_folded, &name_folded))
+    })
+}
+
+/// Optimal-string-alignment distance ≤ 1 (insert, delete, substitute, or swap two neighbours).
+fn one_edit_apart(a: &[char], b: &[char]) -> bool {
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (a, b) = (&a[prefix..], &b[prefix..]);
+    match (a.len(), b.len()) {
+        (0, 0) => true,
+        (x, y) if x == y => {
+            a[1..] == b[1..] || (x >= 2 && a[0] == b[1] && a[1] == b[0] && a[2..] == b[2..])
+        }
+        (x, y) if x + 1 == y => a == &b[1..],
+        (x, y) if x == y + 1 => &a[1..] == b,
+        _ => false,
     }
 }
 
@@ -165,6 +247,8 @@ mod tests {
         assert!(err(json!({"time": "yesterday"}))
             .starts_with("event field `time`: expected an RFC 3339 time"));
         assert!(err(json!({"now": 5})).ends_with("got 5"));
+        assert!(err(json!({"time": "2026-11-25T00:00:00Z", "now": "later"}))
+            .starts_with("event field `now`: expected an RFC 3339 time"));
         assert!(err(json!({"now": "x".repeat(1000)})).len() < 200);
         assert_eq!(
             err(json!({"dryRun": "maybe"})),
@@ -173,6 +257,88 @@ mod tests {
         assert_eq!(
             err(json!({"dryRun": {}})),
             "event field `dryRun`: expected true or false, got an object"
+        );
+    }
+
+    #[test]
+    fn near_misses_of_fields_are_refused_other_fields_ignored() {
+        for (key, known) in [
+            ("dry_run", "dryRun"),
+            ("DryRun", "dryRun"),
+            ("dryrun", "dryRun"),
+            ("DRY-RUN", "dryRun"),
+            ("dryRn", "dryRun"),
+            ("dyrRun", "dryRun"),
+            ("dryRuns", "dryRun"),
+            ("Now", "now"),
+            ("NOW", "now"),
+            ("TIME", "time"),
+            ("tiem", "time"),
+            ("times", "time"),
+        ] {
+            let e = AutostopEvent::parse(&json!({ key: true })).unwrap_err();
+            assert_eq!(
+                e,
+                EventError::NearMiss {
+                    field: key.into(),
+                    known
+                },
+                "{key}"
+            );
+            let msg = e.to_string();
+            assert!(
+                msg.starts_with(&format!(
+                    "event field `{key}`: not a field of this event; did you mean `{known}`?"
+                )),
+                "{msg}"
+            );
+        }
+        // An EventBridge envelope, and names that are not near misses, are ignored.
+        let envelope = json!({"version": "0", "id": "x", "detail-type": "Scheduled Event", "source": "aws.events",
+            "account": "1", "time": "2026-11-25T00:00:00Z", "region": "ap-northeast-2", "resources": [], "detail": {},
+            "new": 1, "type": 1, "dryRunner": 1, "nowhere": 1, "timeout": 1, "note": "x"});
+        assert!(AutostopEvent::parse(&envelope).is_ok());
+        let long = "d".repeat(100_000);
+        assert!(AutostopEvent::parse(&json!({ long: 1 })).is_ok());
+    }
+
+    #[test]
+    fn one_edit() {
+        let c = |s: &str| s.chars().collect::<Vec<_>>();
+        for (a, b) in [
+            ("abcd", "abcd"),
+            ("abcd", "abd"),
+            ("abcd", "abxd"),
+            ("abcd", "bacd"),
+            ("abcd", "abdc"),
+            ("abcd", "abcde"),
+        ] {
+            assert!(
+                one_edit_apart(&c(a), &c(b)) && one_edit_apart(&c(b), &c(a)),
+                "{a} {b}"
+            );
+        }
+        for (a, b) in [
+            ("abcd", "badc"),
+            ("abcd", "ab"),
+            ("abcd", "xbcx"),
+            ("abcd", "dcba"),
+        ] {
+            assert!(
+                !one_edit_apart(&c(a), &c(b)) && !one_edit_apart(&c(b), &c(a)),
+                "{a} {b}"
+            );
+        }
+    }
+
+    #[test]
+    fn shortened_echo() {
+        assert_eq!(shorten("abc"), "abc");
+        assert_eq!(shorten(&"월".repeat(64)), "월".repeat(64));
+        assert_eq!(shorten(&"월".repeat(65)), format!("{}…", "월".repeat(64)));
+        assert_eq!(
+            describe(&json!("x".repeat(5_000_000))).chars().count(),
+            64 + 3
         );
     }
 }

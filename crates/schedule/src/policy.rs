@@ -21,6 +21,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use chrono_tz::Tz;
 
 use crate::days::{DayError, DaySet};
+use crate::event::shorten;
 use crate::schedule::Schedule;
 use crate::window::{WindowError, Windows};
 
@@ -50,7 +51,7 @@ impl Mode {
             "both" | "" => Ok(Mode::Both),
             "stop-only" | "stoponly" => Ok(Mode::StopOnly),
             "start-only" | "startonly" => Ok(Mode::StartOnly),
-            _ => Err(PolicyError::BadMode(value.to_string())),
+            _ => Err(PolicyError::BadMode(shorten(value))),
         }
     }
 }
@@ -142,13 +143,14 @@ pub fn parse_zone(value: &str) -> Option<Tz> {
         .or_else(|| Tz::from_str_insensitive(value).ok())
 }
 
-/// Parses a comma-separated list of `YYYY-MM-DD` dates (spaces allowed).
+/// Parses a comma-separated list of `YYYY-MM-DD` dates (spaces allowed). The error is the first
+/// part that is not a date (shortened for a message).
 pub fn parse_dates(value: &str) -> Result<BTreeSet<NaiveDate>, String> {
     value
         .split([',', ' '])
         .map(str::trim)
         .filter(|d| !d.is_empty())
-        .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| d.to_string()))
+        .map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| shorten(d)))
         .collect()
 }
 
@@ -175,12 +177,12 @@ fn read_policy<'a>(
     let days = tag(TAG_DAY).map_or(Ok(DaySet::EVERY_DAY), DaySet::parse)?;
     let zone = match tag(TAG_TZ).map(str::trim).filter(|z| !z.is_empty()) {
         None => default_zone,
-        Some(name) => parse_zone(name).ok_or_else(|| PolicyError::BadZone(name.to_string()))?,
+        Some(name) => parse_zone(name).ok_or_else(|| PolicyError::BadZone(shorten(name)))?,
     };
     let hold_until = tag(TAG_HOLD_UNTIL)
         .map(str::trim)
         .filter(|v| !v.is_empty())
-        .map(|v| DateTime::parse_from_rfc3339(v).map_err(|_| PolicyError::BadHoldUntil(v.into())))
+        .map(|v| DateTime::parse_from_rfc3339(v).map_err(|_| PolicyError::BadHoldUntil(shorten(v))))
         .transpose()?;
     let skip_dates = tag(TAG_SKIP_DATES)
         .map(parse_dates)
@@ -193,9 +195,9 @@ fn read_policy<'a>(
         Some(v) if v == "true" => true,
         Some(v) if v == "false" || v.is_empty() => false,
         Some(_) => {
-            return Err(PolicyError::BadHibernate(
-                tag(TAG_HIBERNATE).unwrap_or("").into(),
-            ))
+            return Err(PolicyError::BadHibernate(shorten(
+                tag(TAG_HIBERNATE).unwrap_or(""),
+            )))
         }
     };
     Ok(Policy {

@@ -13,10 +13,13 @@
 
 use std::fmt;
 
+use crate::event::shorten;
+
 /// Minutes in a day.
 pub const DAY_MINUTES: u16 = 24 * 60;
 
-/// Why a `TIME` value was refused. The message names the window and what was expected.
+/// Why a `TIME` value was refused. The message names the window and what was expected (at most
+/// [`crate::event::SHOWN_CHARS`] characters of each).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WindowError {
     #[error("TIME is empty; expected windows such as `9~18` or `09:30~18:00,22~2`")]
@@ -59,11 +62,11 @@ impl Window {
     pub fn parse(text: &str) -> Result<Window, WindowError> {
         let text = text.trim();
         let Some((start, end)) = text.split_once(['~', '-', '～', '〜']) else {
-            return Err(WindowError::NotAWindow(text.to_string()));
+            return Err(WindowError::NotAWindow(shorten(text)));
         };
         let bad = |time: &str| WindowError::BadTime {
-            window: text.to_string(),
-            time: time.trim().to_string(),
+            window: shorten(text),
+            time: shorten(time.trim()),
         };
         let start_at = parse_time(start.trim(), false).ok_or_else(|| bad(start))?;
         let end_at = parse_time(end.trim(), true).ok_or_else(|| bad(end))?;
@@ -71,7 +74,7 @@ impl Window {
         let length = match length {
             // `9~8` (whole hours) covers the full day; `09:00~09:00` covers nothing.
             0 if end_at.whole_hour => DAY_MINUTES,
-            0 => return Err(WindowError::EmptyWindow(text.to_string())),
+            0 => return Err(WindowError::EmptyWindow(shorten(text))),
             n => n,
         };
         Ok(Window {
@@ -317,5 +320,8 @@ mod tests {
         );
         let msg = Windows::parse("9~18,nope").unwrap_err().to_string();
         assert!(msg.starts_with("TIME: `nope` is not a window"), "{msg}");
+        let huge = format!("9~{}", "1".repeat(5_000_000));
+        let msg = Windows::parse(&huge).unwrap_err().to_string();
+        assert!(msg.len() < 400, "{} characters", msg.len());
     }
 }

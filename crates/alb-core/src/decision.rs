@@ -27,7 +27,8 @@ pub enum NextStep {
     Delete,
     /// No ALB and there should be one: create it, then the record.
     Create,
-    /// ALB exists and should, but its record is missing: create the record.
+    /// ALB exists and should, but its record is missing: complete the ALB (a run that died
+    /// between CreateLoadBalancer and its listeners leaves one without them), then the record.
     RepairRecord,
     Nothing,
 }

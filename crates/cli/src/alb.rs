@@ -21,7 +21,8 @@ pub fn states(step: NextStep) -> &'static [&'static str] {
     match step {
         NextStep::Delete => &["Delete Route 53 Record", "Delete ALB"],
         NextStep::Create => &["Create ALB", "Create Route 53 Record"],
-        NextStep::RepairRecord => &["Create Route 53 Record"],
+        // Create ALB first: it adds only what is missing (listeners of an ALB left half-made).
+        NextStep::RepairRecord => &["Create ALB", "Create Route 53 Record"],
         NextStep::Nothing => &["No Action Required"],
     }
 }
@@ -340,7 +341,8 @@ mod tests {
         assert_eq!(plan["decisionTime"], "2026-11-25T01:00:00Z");
         assert_eq!(plan["cases"].as_array().unwrap().len(), 1);
         assert_eq!(plan["cases"][0]["nextStep"], "RepairRecord");
-        assert_eq!(plan["cases"][0]["states"][0], "Create Route 53 Record");
+        assert_eq!(plan["cases"][0]["states"][0], "Create ALB");
+        assert_eq!(plan["cases"][0]["states"][1], "Create Route 53 Record");
         assert_eq!(plan["nextDelete"], "2026-11-25T10:00:00Z");
     }
 

@@ -24,7 +24,9 @@ TEMPLATE = ROOT / "template.yaml"
 ALB = {"AlbName": "dev-alb", "AlbHostedZoneId": "Z0123456789EXAMPLE", "AlbDomainName": "dev.example.com"}
 # The ways the template can be deployed, as tests/test_template.py transforms it; together they
 # create every conditional resource (the ALB workflow, the open demo URL, the e-mail subscriptions).
-PARAMETER_SETS = [{}, {"ApiAuthorization": "NONE"}, ALB, {**ALB, "OperatorEmail": "ops@example.com"}]
+# (Architecture=x86_64 is how `make sam-build` builds one of its two sets of artifacts.)
+PARAMETER_SETS = [{}, {"ApiAuthorization": "NONE"}, ALB, {**ALB, "OperatorEmail": "ops@example.com"},
+                  {**ALB, "Architecture": "x86_64"}]
 EVERYTHING = {**ALB, "OperatorEmail": "ops@example.com", "ApiAuthorization": "NONE"}
 
 

@@ -31,11 +31,15 @@ def translate(parameters: dict[str, str]) -> dict:
 ALB = {"AlbName": "dev-alb", "AlbHostedZoneId": "Z0123456789EXAMPLE", "AlbDomainName": "dev.example.com"}
 
 
-@pytest.mark.parametrize("parameters", [{}, {"ApiAuthorization": "NONE"}, ALB, {**ALB, "OperatorEmail": "ops@example.com"}])
+@pytest.mark.parametrize("parameters", [{}, {"ApiAuthorization": "NONE"}, ALB, {**ALB, "OperatorEmail": "ops@example.com"},
+                                        {**ALB, "Architecture": "x86_64"}])
 def test_template_transforms(parameters):
     resources = translate(parameters)
     functions = {k for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"}
     assert {"Ec2AutostopFunction", "SqsProducerFunction", "SqsConsumerFunction"} <= functions
+    # Every function runs on the Architecture parameter, which `make sam-build` builds both values of
+    # (`sam build --parameter-overrides Architecture=...`); CloudFormation resolves the Ref.
+    assert {k: resources[k]["Properties"]["Architectures"] for k in functions} == {k: [{"Ref": "Architecture"}] for k in functions}
 
 
 def test_requests_pipeline_wiring():

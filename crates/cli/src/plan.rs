@@ -87,7 +87,9 @@ pub fn row(
     let (wanted, action, hibernate, reason, bad_tags) = match assess(instance, settings, now) {
         Assessment::Unmanaged => return None,
         Assessment::Skipped { reason, bad_tags } => (None, "skip", false, reason, bad_tags),
-        Assessment::Decided { plan, hibernate } => {
+        Assessment::Decided {
+            plan, hibernate, ..
+        } => {
             let action = match plan.action {
                 Action::Start => "start",
                 Action::Stop => "stop",
@@ -277,6 +279,9 @@ mod tests {
         async fn stop(&self, _: Vec<String>, _: bool, _: bool) -> Result<(), CallError> {
             panic!("plan must never stop anything")
         }
+        async fn tag(&self, _: Vec<String>, _: &str, _: &str) -> Result<(), CallError> {
+            panic!("plan must never tag anything")
+        }
     }
 
     fn instance(id: &str, state: InstanceState, tags: &[(&str, &str)]) -> Instance {
@@ -290,6 +295,7 @@ mod tests {
             id: id.into(),
             state,
             tags,
+            state_reason: None,
         }
     }
 

@@ -1,9 +1,9 @@
-//! The EC2 calls: list managed instances, start and stop them. Everything AWS-specific lives here.
+//! The EC2 calls: list managed instances, start and stop them, tag what was done. Everything AWS-specific lives here.
 
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_ec2::types::Filter;
+use aws_sdk_ec2::types::{Filter, Tag};
 use aws_sdk_ec2::Client;
 
 use lightsout_schedule::policy::{enable_filter_values, TAG_ENABLE};
@@ -17,6 +17,9 @@ pub struct Instance {
     pub id: String,
     pub state: InstanceState,
     pub tags: BTreeMap<String, String>,
+    /// EC2's reason for the current state, e.g. `Client.UserInitiatedShutdown: User initiated
+    /// shutdown` or, for a start that failed after the call, `Client.InternalError: …`.
+    pub state_reason: Option<String>,
 }
 
 impl Instance {
@@ -35,6 +38,8 @@ pub trait Ec2 {
     async fn start(&self, ids: Vec<String>, dry_run: bool) -> Result<(), CallError>;
     async fn stop(&self, ids: Vec<String>, hibernate: bool, dry_run: bool)
         -> Result<(), CallError>;
+    /// Sets the tag `key` to `value` on every instance of `ids` (one CreateTags call).
+    async fn tag(&self, ids: Vec<String>, key: &str, value: &str) -> Result<(), CallError>;
 }
 
 /// The real thing: one SDK client per region, built once per cold start.
@@ -92,10 +97,17 @@ impl Ec2 for Ec2Client {
                             Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))
                         })
                         .collect();
+                    let state_reason = instance
+                        .state_reason()
+                        .and_then(|r| r.message().or(r.code()))
+                        .map(str::trim)
+                        .filter(|r| !r.is_empty())
+                        .map(String::from);
                     instances.push(Instance {
                         id: id.to_string(),
                         state,
                         tags,
+                        state_reason,
                     });
                 }
             }
@@ -129,6 +141,17 @@ impl Ec2 for Ec2Client {
             request = request.hibernate(true);
         }
         dry_run_ok(request.send().await.map(drop).map_err(call_error))
+    }
+
+    async fn tag(&self, ids: Vec<String>, key: &str, value: &str) -> Result<(), CallError> {
+        self.client
+            .create_tags()
+            .set_resources(Some(ids))
+            .tags(Tag::builder().key(key).value(value).build())
+            .send()
+            .await
+            .map(drop)
+            .map_err(call_error)
     }
 }
 

@@ -1,18 +1,21 @@
-//! One invocation: read the event, decide for every managed instance, act, report.
+//! One invocation: read the event, decide for every managed instance, act, tag what was done,
+//! report.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use chrono_tz::Tz;
 use serde_json::Value;
 use tracing::{info, warn};
 
 use lightsout_schedule::{
-    classify, plan, Action, AutostopEvent, Classification, EventError, Plan, Settings,
+    classify, plan, start_did_not_hold, Action, AutostopEvent, Cause, Classification, Done,
+    EventError, LastAction, Plan, Settings, StartDidNotHold, TAG_LAST_ACTION,
 };
 
 use crate::batch::{run_batched, CallError};
 use crate::ec2::{Ec2, Instance};
-use crate::report::{Acted, Failed, Report, Skipped};
+use crate::report::{Acted, Failed, NotHeld, Report, Skipped, TagFailed};
 
 /// Errors the invocation ends with. Their `error_type` names are stable: Step Functions
 /// `Retry`/`Catch` and alarms match on them.
@@ -68,6 +71,8 @@ pub async fn handle<E: Ec2>(
         unchanged: 0,
         skipped: vec![],
         failed: vec![],
+        start_did_not_hold: vec![],
+        tag_failed: vec![],
     };
     info!(decision_time = %report.decision_time, source = ?source, dry_run, regions = ?report.regions, "deciding");
     for ec2 in regions {
@@ -79,6 +84,8 @@ pub async fn handle<E: Ec2>(
         unchanged = report.unchanged,
         skipped = report.skipped.len(),
         failed = report.failed.len(),
+        start_did_not_hold = report.start_did_not_hold.len(),
+        tag_failed = report.tag_failed.len(),
         "done"
     );
     if report.failed.is_empty() {
@@ -106,13 +113,23 @@ pub async fn handle<E: Ec2>(
     })
 }
 
+/// One instance to act on: why, and the zone its last-action tag is written in.
+struct Item {
+    instance: Instance,
+    reason: String,
+    zone: Tz,
+}
+
 /// The instances to start, and to stop (with or without hibernation), in one region.
 #[derive(Default)]
 struct Work {
-    start: Vec<(Instance, String)>,
-    stop: Vec<(Instance, String)>,
-    hibernate: Vec<(Instance, String)>,
+    start: Vec<Item>,
+    stop: Vec<Item>,
+    hibernate: Vec<Item>,
 }
+
+/// An instance acted on, its zone and what was done: what its last-action tag says.
+type Done_ = (String, Tz, Done);
 
 async fn run_region<E: Ec2>(
     ec2: &E,
@@ -142,17 +159,54 @@ async fn run_region<E: Ec2>(
         }
     };
     let work = decide(instances, settings, now, &region, report);
-    start_all(ec2, work.start, settings.batch_size, dry_run, report).await;
-    stop_all(ec2, work.stop, false, settings.batch_size, dry_run, report).await;
-    stop_all(
-        ec2,
-        work.hibernate,
-        true,
-        settings.batch_size,
-        dry_run,
-        report,
-    )
-    .await;
+    let batch_size = settings.batch_size;
+    let mut acted = start_all(ec2, work.start, batch_size, dry_run, report).await;
+    acted.extend(stop_all(ec2, work.stop, false, batch_size, dry_run, report).await);
+    acted.extend(stop_all(ec2, work.hibernate, true, batch_size, dry_run, report).await);
+    if !dry_run {
+        tag_all(ec2, acted, now, batch_size, report).await;
+    }
+}
+
+/// Writes `lightsout:last-action` on every instance acted on: one CreateTags call per batch of
+/// instances whose value is the same (same action, same UTC offset), so tagging costs at most
+/// ⌈acted/batch⌉ calls per distinct value. A failure is reported and changes nothing else.
+async fn tag_all<E: Ec2>(
+    ec2: &E,
+    acted: Vec<Done_>,
+    now: DateTime<Utc>,
+    batch_size: usize,
+    report: &mut Report,
+) {
+    let mut by_value: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (id, zone, done) in acted {
+        let value = LastAction::new(done, now, zone, Cause::Schedule).value();
+        by_value.entry(value).or_default().push(id);
+    }
+    let region = ec2.region();
+    for (value, ids) in by_value {
+        let (_, failed) = run_batched(&ids, batch_size, |chunk| {
+            ec2.tag(chunk, TAG_LAST_ACTION, &value)
+        })
+        .await;
+        for (id, error) in failed {
+            warn!(
+                instance_id = id,
+                region,
+                value,
+                error_code = error.code,
+                error = error.message,
+                "last-action tag not set"
+            );
+            report.tag_failed.push(TagFailed {
+                instance_id: id,
+                region: region.to_string(),
+                value: value.clone(),
+                error_code: error.code,
+                error: error.message,
+            });
+        }
+    }
 }
 
 /// What the function does with one listed instance, from its tags and state alone.
@@ -164,8 +218,15 @@ pub enum Assessment {
     /// Managed but left alone, with the reason the report gives: a member of an Auto Scaling
     /// group, or a tag that cannot be read (`bad_tags`).
     Skipped { reason: String, bad_tags: bool },
-    /// The decision: wanted state, action and reason. `hibernate`: a stop hibernates.
-    Decided { plan: Plan, hibernate: bool },
+    /// The decision: wanted state, action and reason. `hibernate`: a stop hibernates; `zone`: the
+    /// instance's zone. `did_not_hold`: lightsout started it in the current running period and it
+    /// is stopped again, so it is not started again (the plan says `Leave` and why).
+    Decided {
+        plan: Plan,
+        hibernate: bool,
+        zone: Tz,
+        did_not_hold: Option<StartDidNotHold>,
+    },
 }
 
 /// Decides for one instance at `now`: what [`handle`] acts on, and what `lightsout plan` shows.
@@ -183,10 +244,37 @@ pub fn assess(instance: &Instance, settings: &Settings, now: DateTime<Utc>) -> A
             reason: error.to_string(),
             bad_tags: true,
         },
-        Classification::Managed(policy) => Assessment::Decided {
-            plan: plan(&policy, instance.state, now, holidays),
-            hibernate: policy.hibernate,
-        },
+        Classification::Managed(policy) => {
+            let mut plan = plan(&policy, instance.state, now, holidays);
+            let did_not_hold = if plan.action == Action::Start {
+                start_did_not_hold(
+                    instance.tags.get(TAG_LAST_ACTION).map(String::as_str),
+                    &policy,
+                    instance.state,
+                    now,
+                    holidays,
+                    instance.state_reason.as_deref(),
+                )
+            } else {
+                None
+            };
+            if let Some(found) = &did_not_hold {
+                plan.action = Action::Leave;
+                plan.reason = format!(
+                    "{}; but lightsout started it at {} ({}) and it is stopped again: not started \
+                     again while it stays due",
+                    plan.reason,
+                    found.started.time(),
+                    found.started.cause
+                );
+            }
+            Assessment::Decided {
+                plan,
+                hibernate: policy.hibernate,
+                zone: policy.schedule.zone,
+                did_not_hold,
+            }
+        }
     }
 }
 
@@ -199,7 +287,7 @@ fn decide(
 ) -> Work {
     let mut work = Work::default();
     for instance in instances {
-        let (decision, hibernate) = match assess(&instance, settings, now) {
+        let decision = match assess(&instance, settings, now) {
             // Never act on an unmanaged instance, whatever the filter returned.
             Assessment::Unmanaged => continue,
             Assessment::Skipped { reason, bad_tags } => {
@@ -218,45 +306,83 @@ fn decide(
                 });
                 continue;
             }
-            Assessment::Decided { plan, hibernate } => (plan, hibernate),
+            Assessment::Decided {
+                did_not_hold: Some(found),
+                ..
+            } => {
+                let state_reason = found.state_reason.as_deref().unwrap_or("");
+                warn!(
+                    instance_id = instance.id,
+                    region,
+                    started = %found.started,
+                    state_reason,
+                    hint = found.hint,
+                    "start did not hold: found stopped again; not started again while it stays due"
+                );
+                report.start_did_not_hold.push(NotHeld {
+                    instance_id: instance.id.clone(),
+                    region: region.to_string(),
+                    name: instance.name(),
+                    started_at: found.started.time(),
+                    started_by: found.started.cause.to_string(),
+                    state_reason: found.state_reason,
+                    hint: found.hint.to_string(),
+                });
+                continue;
+            }
+            Assessment::Decided {
+                plan,
+                hibernate,
+                zone,
+                did_not_hold: None,
+            } => (plan, hibernate, zone),
         };
-        match decision.action {
-            Action::Start => work.start.push((instance, decision.reason)),
-            Action::Stop if hibernate => work.hibernate.push((instance, decision.reason)),
-            Action::Stop => work.stop.push((instance, decision.reason)),
+        let (decision, hibernate, zone) = decision;
+        let list = match decision.action {
+            Action::Start => &mut work.start,
+            Action::Stop if hibernate => &mut work.hibernate,
+            Action::Stop => &mut work.stop,
             Action::Leave => {
                 info!(instance_id = instance.id, region, state = ?instance.state, wanted = %decision.wanted, reason = decision.reason, "unchanged");
                 report.unchanged += 1;
+                continue;
             }
-        }
+        };
+        list.push(Item {
+            instance,
+            reason: decision.reason,
+            zone,
+        });
     }
     work
 }
 
-fn ids(items: &[(Instance, String)]) -> Vec<String> {
-    items.iter().map(|(i, _)| i.id.clone()).collect()
+fn ids(items: &[Item]) -> Vec<String> {
+    items.iter().map(|i| i.instance.id.clone()).collect()
 }
 
+/// Starts `items`; returns those started.
 async fn start_all<E: Ec2>(
     ec2: &E,
-    items: Vec<(Instance, String)>,
+    items: Vec<Item>,
     batch_size: usize,
     dry_run: bool,
     report: &mut Report,
-) {
+) -> Vec<Done_> {
     let (_, failed) =
         run_batched(&ids(&items), batch_size, |chunk| ec2.start(chunk, dry_run)).await;
-    record(ec2.region(), items, failed, "start", None, report);
+    record(ec2.region(), items, failed, "start", None, report)
 }
 
+/// Stops (or hibernates) `items`; returns those stopped, each with what was done.
 async fn stop_all<E: Ec2>(
     ec2: &E,
-    items: Vec<(Instance, String)>,
+    items: Vec<Item>,
     hibernate: bool,
     batch_size: usize,
     dry_run: bool,
     report: &mut Report,
-) {
+) -> Vec<Done_> {
     let (_, mut failed) = run_batched(&ids(&items), batch_size, |chunk| {
         ec2.stop(chunk, hibernate, dry_run)
     })
@@ -292,19 +418,26 @@ async fn stop_all<E: Ec2>(
         "stop",
         Some((hibernate, notes)),
         report,
-    );
+    )
 }
 
 /// Files each instance under `started`/`stopped` or `failed`, with one log line per action.
+/// Returns the instances acted on, with what was done.
 fn record(
     region: &str,
-    items: Vec<(Instance, String)>,
+    items: Vec<Item>,
     failed: Vec<(String, CallError)>,
     action: &'static str,
     stop: Option<(bool, Vec<(String, String)>)>,
     report: &mut Report,
-) {
-    for (instance, reason) in items {
+) -> Vec<Done_> {
+    let mut done = Vec::new();
+    for Item {
+        instance,
+        reason,
+        zone,
+    } in items
+    {
         if let Some((_, error)) = failed.iter().find(|(id, _)| *id == instance.id) {
             warn!(
                 instance_id = instance.id,
@@ -343,6 +476,15 @@ fn record(
                 "stopped"
             }
         );
+        done.push((
+            instance.id.clone(),
+            zone,
+            match hibernated {
+                None => Done::Started,
+                Some(true) => Done::Hibernated,
+                Some(false) => Done::Stopped,
+            },
+        ));
         let acted = Acted {
             instance_id: instance.id.clone(),
             region: region.to_string(),
@@ -357,6 +499,7 @@ fn record(
             report.stopped.push(acted);
         }
     }
+    done
 }
 
 #[cfg(test)]
@@ -368,13 +511,16 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// An in-memory EC2 that records calls; ids in `refuse_hibernation` reject `hibernate`,
-    /// ids in `broken` reject everything.
+    /// ids in `broken` reject everything, ids in `untaggable` reject tags (as a terminated
+    /// instance would), and `throttle_tags` throttles every CreateTags call.
     #[derive(Default)]
     struct FakeEc2 {
         instances: Vec<Instance>,
         refuse_hibernation: Vec<&'static str>,
         broken: Vec<&'static str>,
+        untaggable: Vec<&'static str>,
         throttle_hibernation: bool,
+        throttle_tags: bool,
         calls: RefCell<Vec<String>>,
     }
 
@@ -406,6 +552,27 @@ mod tests {
                 ids.join(",")
             ));
             self.check(&ids, hibernate)
+        }
+        async fn tag(&self, ids: Vec<String>, key: &str, value: &str) -> Result<(), CallError> {
+            assert_eq!(key, "lightsout:last-action");
+            self.calls
+                .borrow_mut()
+                .push(format!("tag {value} {}", ids.join(",")));
+            if self.throttle_tags {
+                return Err(CallError {
+                    code: "RequestLimitExceeded".into(),
+                    message: "slow down".into(),
+                    whole_call: true,
+                });
+            }
+            if ids.iter().any(|id| self.untaggable.contains(&id.as_str())) {
+                return Err(CallError {
+                    code: "InvalidInstanceID.NotFound".into(),
+                    message: "gone".into(),
+                    whole_call: false,
+                });
+            }
+            Ok(())
         }
     }
 
@@ -447,6 +614,7 @@ mod tests {
             id: id.into(),
             state,
             tags,
+            state_reason: None,
         }
     }
 
@@ -494,7 +662,9 @@ mod tests {
                 "hibernate i-1,i-2",
                 "hibernate i-1",
                 "hibernate i-2",
-                "stop i-2"
+                "stop i-2",
+                "tag hibernated 2026-11-25T20:00+09:00 schedule i-1",
+                "tag stopped 2026-11-25T20:00+09:00 schedule i-2",
             ]
         );
     }
@@ -604,7 +774,9 @@ mod tests {
             &[("TIME", "9~18"), ("AUTOSTOP_HIBERNATE", "true")],
         );
         match assess(&running, &settings(), now) {
-            Assessment::Decided { plan, hibernate } => {
+            Assessment::Decided {
+                plan, hibernate, ..
+            } => {
                 assert_eq!((plan.wanted, plan.action), (Wanted::Stopped, Action::Stop));
                 assert!(hibernate);
                 assert!(plan
@@ -621,6 +793,224 @@ mod tests {
         let mut unmanaged = instance("i-3", InstanceState::Running, &[("TIME", "9~18")]);
         unmanaged.tags.remove("AUTOSTOP_ENABLE");
         assert_eq!(assess(&unmanaged, &settings(), now), Assessment::Unmanaged);
+    }
+
+    fn settings_with(batch_size: &str) -> Settings {
+        Settings::from_lookup(|name| (name == "BATCH_SIZE").then(|| batch_size.to_string()))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn what_was_done_is_tagged_once_per_batch_of_equal_values() {
+        // 10:00 in Seoul = 02:00 in Berlin: Seoul's office opens, Berlin's night box stops.
+        let mut instances: Vec<Instance> = (0..5)
+            .map(|i| {
+                instance(
+                    &format!("i-s{i}"),
+                    InstanceState::Stopped,
+                    &[("TIME", "9~18")],
+                )
+            })
+            .collect();
+        instances.extend((0..3).map(|i| {
+            instance(
+                &format!("i-b{i}"),
+                InstanceState::Running,
+                &[("TIME", "20~1"), ("TZ", "Europe/Berlin")],
+            )
+        }));
+        instances.push(instance(
+            "i-h",
+            InstanceState::Running,
+            &[
+                ("TIME", "20~1"),
+                ("TZ", "Europe/Berlin"),
+                ("AUTOSTOP_HIBERNATE", "true"),
+            ],
+        ));
+        let ec2 = FakeEc2 {
+            instances,
+            ..Default::default()
+        };
+        let report = handle(
+            &json!({"now": "2026-11-25T10:00:00+09:00"}),
+            &settings_with("2"),
+            std::slice::from_ref(&ec2),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        assert_eq!((report.started.len(), report.stopped.len()), (5, 4));
+        assert!(report.tag_failed.is_empty());
+        let tags: Vec<String> = ec2
+            .calls
+            .borrow()
+            .iter()
+            .filter(|c| c.starts_with("tag "))
+            .cloned()
+            .collect();
+        assert_eq!(
+            tags,
+            [
+                "tag hibernated 2026-11-25T02:00+01:00 schedule i-h",
+                "tag started 2026-11-25T10:00+09:00 schedule i-s0,i-s1",
+                "tag started 2026-11-25T10:00+09:00 schedule i-s2,i-s3",
+                "tag started 2026-11-25T10:00+09:00 schedule i-s4",
+                "tag stopped 2026-11-25T02:00+01:00 schedule i-b0,i-b1",
+                "tag stopped 2026-11-25T02:00+01:00 schedule i-b2",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_tag_failure_is_reported_and_changes_nothing_else() {
+        let ec2 = FakeEc2 {
+            instances: vec![
+                instance("i-1", InstanceState::Running, &[("TIME", "9~18")]),
+                instance("i-2", InstanceState::Running, &[("TIME", "9~18")]),
+                instance("i-3", InstanceState::Running, &[("TIME", "9~18")]),
+            ],
+            untaggable: vec!["i-2"],
+            ..Default::default()
+        };
+        let report = run(&ec2, json!({"now": EVENING})).await.unwrap();
+        assert_eq!(report.stopped.len(), 3);
+        assert!(report.failed.is_empty());
+        assert_eq!(report.tag_failed.len(), 1);
+        let failed = &report.tag_failed[0];
+        assert_eq!(
+            (
+                failed.instance_id.as_str(),
+                failed.value.as_str(),
+                failed.error_code.as_str()
+            ),
+            (
+                "i-2",
+                "stopped 2026-11-25T20:00+09:00 schedule",
+                "InvalidInstanceID.NotFound"
+            )
+        );
+        // Split to find the one that cannot be tagged, as for starts and stops.
+        assert!(ec2
+            .calls
+            .borrow()
+            .contains(&"tag stopped 2026-11-25T20:00+09:00 schedule i-3".to_string()));
+
+        let throttled = FakeEc2 {
+            instances: vec![instance("i-1", InstanceState::Stopped, &[("TIME", "9~18")])],
+            throttle_tags: true,
+            ..Default::default()
+        };
+        let report = run(&throttled, json!({"now": "2026-11-25T10:00:00+09:00"}))
+            .await
+            .unwrap();
+        assert_eq!(report.started.len(), 1);
+        assert_eq!(report.tag_failed[0].error_code, "RequestLimitExceeded");
+    }
+
+    #[tokio::test]
+    async fn nothing_is_tagged_in_a_dry_run_or_after_a_failed_action() {
+        let ec2 = FakeEc2 {
+            instances: vec![
+                instance("i-1", InstanceState::Running, &[("TIME", "9~18")]),
+                instance("i-2", InstanceState::Running, &[("TIME", "9~18")]),
+            ],
+            broken: vec!["i-2"],
+            ..Default::default()
+        };
+        run(&ec2, json!({"now": EVENING, "dryRun": true}))
+            .await
+            .unwrap_err();
+        assert!(ec2.calls.borrow().iter().all(|c| !c.starts_with("tag ")));
+        run(&ec2, json!({"now": EVENING})).await.unwrap_err();
+        let tags: Vec<String> = ec2
+            .calls
+            .borrow()
+            .iter()
+            .filter(|c| c.starts_with("tag "))
+            .cloned()
+            .collect();
+        assert_eq!(tags, ["tag stopped 2026-11-25T20:00+09:00 schedule i-1"]);
+    }
+
+    #[tokio::test]
+    async fn a_start_that_did_not_hold_is_reported_and_not_repeated() {
+        let failed_start = |id: &str, when: &str| {
+            let mut i = instance(
+                id,
+                InstanceState::Stopped,
+                &[
+                    ("TIME", "9~18"),
+                    ("Name", "kms-box"),
+                    ("lightsout:last-action", when),
+                ],
+            );
+            i.state_reason = Some("Client.InternalError: Client error on launch".into());
+            i
+        };
+        let ec2 = FakeEc2 {
+            instances: vec![
+                // Started at 09:00 today, stopped again by EC2.
+                failed_start("i-today", "started 2026-11-25T09:00+09:00 schedule"),
+                // Started yesterday; stopped by someone before the evening: an ordinary start.
+                failed_start("i-yesterday", "started 2026-11-24T09:00+09:00 schedule"),
+                // Stopped by lightsout last night: an ordinary start.
+                failed_start("i-stopped", "stopped 2026-11-24T19:00+09:00 schedule"),
+            ],
+            ..Default::default()
+        };
+        let report = run(&ec2, json!({"now": "2026-11-25T11:00:00+09:00"}))
+            .await
+            .unwrap();
+        let started: Vec<&str> = report
+            .started
+            .iter()
+            .map(|a| a.instance_id.as_str())
+            .collect();
+        assert_eq!(started, ["i-yesterday", "i-stopped"]);
+        assert_eq!(report.unchanged, 0);
+        assert_eq!(report.start_did_not_hold.len(), 1);
+        let found = &report.start_did_not_hold[0];
+        assert_eq!(found.instance_id, "i-today");
+        assert_eq!(found.name.as_deref(), Some("kms-box"));
+        assert_eq!(found.started_at, "2026-11-25T09:00+09:00");
+        assert_eq!(found.started_by, "schedule");
+        assert_eq!(
+            found.state_reason.as_deref(),
+            Some("Client.InternalError: Client error on launch")
+        );
+        assert!(found.hint.contains("KMS"), "{}", found.hint);
+        assert!(ec2.calls.borrow().iter().all(|c| !c.contains("i-today")));
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(
+            json["startDidNotHold"][0]["startedAt"],
+            "2026-11-25T09:00+09:00"
+        );
+        assert_eq!(json["tagFailed"], json!([]));
+        // What `lightsout plan` shows for it: left, and why.
+        let now = DateTime::parse_from_rfc3339("2026-11-25T11:00:00+09:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        match assess(&ec2.instances[0], &settings(), now) {
+            Assessment::Decided { plan, .. } => {
+                assert_eq!((plan.wanted, plan.action), (Wanted::Running, Action::Leave));
+                assert!(
+                    plan.reason.ends_with(
+                        "; but lightsout started it at 2026-11-25T09:00+09:00 (schedule) and it \
+                         is stopped again: not started again while it stays due"
+                    ),
+                    "{}",
+                    plan.reason
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // The next window starts it again.
+        let report = run(&ec2, json!({"now": "2026-11-26T09:00:00+09:00"}))
+            .await
+            .unwrap();
+        assert_eq!(report.started.len(), 3);
+        assert!(report.start_did_not_hold.is_empty());
     }
 
     #[tokio::test]

@@ -21,6 +21,12 @@ pub struct Report {
     pub unchanged: usize,
     pub skipped: Vec<Skipped>,
     pub failed: Vec<Failed>,
+    /// Instances lightsout started that were found stopped again while still due to run: not
+    /// started again while they stay due (one start per running period).
+    pub start_did_not_hold: Vec<NotHeld>,
+    /// Instances acted on whose `lightsout:last-action` tag could not be set. The action stands;
+    /// these do not fail the invocation.
+    pub tag_failed: Vec<TagFailed>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -56,6 +62,34 @@ pub struct Failed {
     /// `start`, `stop` or `describe`.
     pub action: &'static str,
     /// The AWS error code, e.g. `IncorrectInstanceState`.
+    pub error_code: String,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct NotHeld {
+    pub instance_id: String,
+    pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// When lightsout started it, in its zone, as the tag says (`2026-11-25T09:00+09:00`).
+    pub started_at: String,
+    /// `schedule` or `request <requestId>`.
+    pub started_by: String,
+    /// EC2's reason for the stopped state, when it gives one.
+    pub state_reason: Option<String>,
+    /// What to check.
+    pub hint: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct TagFailed {
+    pub instance_id: String,
+    pub region: String,
+    /// The value that could not be set.
+    pub value: String,
     pub error_code: String,
     pub error: String,
 }

@@ -5,6 +5,7 @@
 pub mod days;
 pub mod decision;
 pub mod event;
+pub mod last_action;
 pub mod policy;
 pub mod schedule;
 pub mod settings;
@@ -13,6 +14,9 @@ pub mod window;
 pub use days::{DayError, DaySet};
 pub use decision::{plan, wanted_state, Action, InstanceState, Plan, Wanted};
 pub use event::{AutostopEvent, EventError, TimeSource};
+pub use last_action::{
+    start_did_not_hold, Cause, Done, LastAction, StartDidNotHold, TAG_LAST_ACTION,
+};
 pub use policy::{classify, Classification, Mode, Policy, PolicyError};
 pub use schedule::{ActiveWindow, LocalMoment, Schedule};
 pub use settings::{Settings, SettingsError};

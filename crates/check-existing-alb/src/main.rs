@@ -9,7 +9,11 @@ use serde_json::Value;
 
 use lightsout_alb::{next_step, set, should_exist, AlbError, AlbEvent, ErrorKind, IpAddressType};
 use lightsout_elbv2::Elbv2;
+use lightsout_lambda::metrics::{Metrics, FAILURES};
 use lightsout_route53::{AlbTarget, Dns, RecordState};
+
+/// Its metrics (README, "Metrics"): it changes nothing, so only its failures.
+const METRICS: &[&str] = &[FAILURES];
 
 async fn handle(mut event: Value, elbv2: &Elbv2, dns: &Dns) -> Result<Value, AlbError> {
     let input = AlbEvent::parse(&event, Utc::now())?;
@@ -67,7 +71,8 @@ async fn main() -> Result<(), Error> {
     lightsout_lambda::init_logging();
     let config = lightsout_lambda::aws_config(lightsout_lambda::CallLimits::STANDARD).await;
     let (elbv2, dns) = (Elbv2::new(&config), Dns::new(&config));
-    lightsout_lambda::serve(ErrorKind::InvalidInput.name(), |event| async {
+    let metrics = Metrics::new("check-existing-alb", METRICS);
+    lightsout_lambda::serve(ErrorKind::InvalidInput.name(), &metrics, |event| async {
         handle(event, &elbv2, &dns)
             .await
             .map_err(|e| lightsout_lambda::diagnostic(e.error_type(), &e))

@@ -9,7 +9,18 @@ use lambda_runtime::Error;
 use serde_json::Value;
 
 use lightsout_alb::{set, AlbError, AlbEvent, ErrorKind, IpAddressType};
+use lightsout_lambda::metrics::{Metrics, FAILURES};
 use lightsout_route53::{AlbTarget, Dns};
+
+/// Its metrics (README, "Metrics"): the alias record created (or changed to point at the ALB).
+const METRICS: &[&str] = &["RecordCreated", FAILURES];
+
+/// Counts what an invocation's answer says was done.
+fn count(answer: &Value, metrics: &Metrics) {
+    if answer["recordChanged"] == true {
+        metrics.add("RecordCreated", 1);
+    }
+}
 
 async fn handle(mut event: Value, dns: &Dns) -> Result<Value, AlbError> {
     let input = AlbEvent::parse(&event, Utc::now())?;
@@ -47,10 +58,44 @@ async fn main() -> Result<(), Error> {
     lightsout_lambda::init_logging();
     let config = lightsout_lambda::aws_config(lightsout_lambda::CallLimits::STANDARD).await;
     let dns = Dns::new(&config);
-    lightsout_lambda::serve(ErrorKind::InvalidInput.name(), |event| async {
-        handle(event, &dns)
+    let metrics = Metrics::new("create-route53-record", METRICS);
+    lightsout_lambda::serve(ErrorKind::InvalidInput.name(), &metrics, |event| async {
+        let answer = handle(event, &dns)
             .await
-            .map_err(|e| lightsout_lambda::diagnostic(e.error_type(), &e))
+            .map_err(|e| lightsout_lambda::diagnostic(e.error_type(), &e))?;
+        count(&answer, &metrics);
+        Ok(answer)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lightsout_lambda::metrics::extract;
+    use serde_json::json;
+
+    fn counted(answer: Value) -> Vec<(String, u64)> {
+        let metrics = Metrics::in_namespace("lightsout", "create-route53-record", METRICS);
+        count(&answer, &metrics);
+        extract(&metrics.document(1))
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.name, d.value))
+            .collect()
+    }
+
+    #[test]
+    fn metrics_count_a_record_written() {
+        let answer = |changed: bool| json!({"recordExists": true, "recordChanged": changed});
+        let counts = |created: u64| {
+            vec![
+                ("Failures".to_string(), 0),
+                ("RecordCreated".into(), created),
+            ]
+        };
+        assert_eq!(counted(answer(true)), counts(1));
+        // Already pointing at the ALB: nothing written.
+        assert_eq!(counted(answer(false)), counts(0));
+    }
 }

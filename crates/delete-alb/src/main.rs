@@ -9,7 +9,21 @@ use serde_json::Value;
 
 use lightsout_alb::{set, AlbError, AlbEvent, ErrorKind};
 use lightsout_elbv2::Elbv2;
+use lightsout_lambda::metrics::{Metrics, FAILURES};
 use lightsout_snapshots::SnapshotStore;
+
+/// Its metrics (README, "Metrics"): an ALB deleted, and whether its snapshot was saved first.
+const METRICS: &[&str] = &["AlbDeleted", "SnapshotsSaved", FAILURES];
+
+/// Counts what an invocation's answer says was done.
+fn count(answer: &Value, metrics: &Metrics) {
+    if answer["albDeleted"] == true {
+        metrics.add("AlbDeleted", 1);
+    }
+    if answer["snapshotKey"].is_string() {
+        metrics.add("SnapshotsSaved", 1);
+    }
+}
 
 async fn handle(mut event: Value, elbv2: &Elbv2, store: &SnapshotStore) -> Result<Value, AlbError> {
     let input = AlbEvent::parse(&event, Utc::now())?;
@@ -56,10 +70,48 @@ async fn main() -> Result<(), Error> {
     lightsout_lambda::init_logging();
     let config = lightsout_lambda::aws_config(lightsout_lambda::CallLimits::STANDARD).await;
     let (elbv2, store) = (Elbv2::new(&config), SnapshotStore::new(&config));
-    lightsout_lambda::serve(ErrorKind::InvalidInput.name(), |event| async {
-        handle(event, &elbv2, &store)
+    let metrics = Metrics::new("delete-alb", METRICS);
+    lightsout_lambda::serve(ErrorKind::InvalidInput.name(), &metrics, |event| async {
+        let answer = handle(event, &elbv2, &store)
             .await
-            .map_err(|e| lightsout_lambda::diagnostic(e.error_type(), &e))
+            .map_err(|e| lightsout_lambda::diagnostic(e.error_type(), &e))?;
+        count(&answer, &metrics);
+        Ok(answer)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lightsout_lambda::metrics::extract;
+    use serde_json::json;
+
+    fn counted(answer: Value) -> Vec<(String, u64)> {
+        let metrics = Metrics::in_namespace("lightsout", "delete-alb", METRICS);
+        count(&answer, &metrics);
+        extract(&metrics.document(1))
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.name, d.value))
+            .collect()
+    }
+
+    fn counts(deleted: u64, saved: u64) -> Vec<(String, u64)> {
+        vec![
+            ("AlbDeleted".into(), deleted),
+            ("Failures".into(), 0),
+            ("SnapshotsSaved".into(), saved),
+        ]
+    }
+
+    #[test]
+    fn metrics_count_what_was_deleted_and_saved() {
+        let key = "lightsout/alb-snapshots/dev-alb.json";
+        let answer = |deleted: bool, key: Value| json!({"albDeleted": deleted, "snapshotKey": key});
+        assert_eq!(counted(answer(true, key.into())), counts(1, 1));
+        assert_eq!(counted(answer(true, Value::Null)), counts(1, 0));
+        // Already gone: nothing deleted, nothing saved.
+        assert_eq!(counted(answer(false, Value::Null)), counts(0, 0));
+    }
 }

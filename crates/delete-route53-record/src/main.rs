@@ -10,7 +10,25 @@ use lambda_runtime::Error;
 use serde_json::Value;
 
 use lightsout_alb::{set, AlbError, AlbEvent, ErrorKind};
+use lightsout_lambda::metrics::{Metrics, FAILURES};
 use lightsout_route53::{AlbTarget, Dns, RecordState};
+
+/// Its metrics (README, "Metrics"): the ALB's alias record deleted, or a record at the domain
+/// left alone because it points elsewhere.
+const METRICS: &[&str] = &["RecordDeleted", "RecordLeftAlone", FAILURES];
+
+/// Counts what an invocation's answer says was done.
+fn count(answer: &Value, metrics: &Metrics) {
+    if answer["recordDeleted"] == true {
+        metrics.add("RecordDeleted", 1);
+    }
+    if answer["recordStatus"]
+        .as_str()
+        .is_some_and(|s| s.starts_with("left alone"))
+    {
+        metrics.add("RecordLeftAlone", 1);
+    }
+}
 
 async fn handle(mut event: Value, dns: &Dns) -> Result<Value, AlbError> {
     let input = AlbEvent::parse(&event, Utc::now())?;
@@ -75,10 +93,53 @@ async fn main() -> Result<(), Error> {
     lightsout_lambda::init_logging();
     let config = lightsout_lambda::aws_config(lightsout_lambda::CallLimits::STANDARD).await;
     let dns = Dns::new(&config);
-    lightsout_lambda::serve(ErrorKind::InvalidInput.name(), |event| async {
-        handle(event, &dns)
+    let metrics = Metrics::new("delete-route53-record", METRICS);
+    lightsout_lambda::serve(ErrorKind::InvalidInput.name(), &metrics, |event| async {
+        let answer = handle(event, &dns)
             .await
-            .map_err(|e| lightsout_lambda::diagnostic(e.error_type(), &e))
+            .map_err(|e| lightsout_lambda::diagnostic(e.error_type(), &e))?;
+        count(&answer, &metrics);
+        Ok(answer)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lightsout_lambda::metrics::extract;
+    use serde_json::json;
+
+    fn counted(answer: Value) -> Vec<(String, u64)> {
+        let metrics = Metrics::in_namespace("lightsout", "delete-route53-record", METRICS);
+        count(&answer, &metrics);
+        extract(&metrics.document(1))
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.name, d.value))
+            .collect()
+    }
+
+    fn counts(deleted: u64, left_alone: u64) -> Vec<(String, u64)> {
+        vec![
+            ("Failures".into(), 0),
+            ("RecordDeleted".into(), deleted),
+            ("RecordLeftAlone".into(), left_alone),
+        ]
+    }
+
+    #[test]
+    fn metrics_count_records_deleted_and_left_alone() {
+        let answer =
+            |deleted: bool, status: &str| json!({"recordDeleted": deleted, "recordStatus": status});
+        assert_eq!(counted(answer(true, "deleted")), counts(1, 0));
+        assert_eq!(counted(answer(false, "missing")), counts(0, 0));
+        assert_eq!(
+            counted(answer(
+                false,
+                "left alone: A is an alias to an earlier ALB (old.elb.amazonaws.com)"
+            )),
+            counts(0, 1)
+        );
+    }
 }

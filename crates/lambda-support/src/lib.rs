@@ -1,6 +1,10 @@
 //! What every lightsout function shares at start-up: JSON logs through `tracing`, one line per
 //! event, with the Lambda request id of the invocation; the SDK configuration with bounded,
-//! retried AWS calls; AWS error codes.
+//! retried AWS calls; AWS error codes; per-invocation metrics ([`metrics`]).
+
+pub mod metrics;
+
+pub use metrics::Metrics;
 
 /// Installs the JSON log subscriber. `RUST_LOG` sets the level (default `info`).
 pub fn init_logging() {
@@ -178,8 +182,12 @@ fn cut(message: String) -> String {
 /// Serves a JSON-in, JSON-out handler: the Lambda runtime loop every lightsout function runs.
 /// A payload that cannot be read as JSON fails with `unreadable_type` (the function's error type
 /// for bad input), never with the runtime's own.
+///
+/// Each invocation starts `metrics` afresh; the handler adds its counts; a failed invocation
+/// counts in `Failures` with its error type; then one EMF line is written, before the answer.
 pub async fn serve<F, Fut>(
     unreadable_type: &'static str,
+    metrics: &Metrics,
     handler: F,
 ) -> Result<(), lambda_runtime::Error>
 where
@@ -189,6 +197,7 @@ where
     let handler = &handler;
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<Payload<serde_json::Value>>| async move {
+            metrics.begin(Some(&event.context.request_id));
             let result = match event.payload.into_result() {
                 Ok(payload) => handler(payload).await,
                 Err(why) => Err(diagnostic(unreadable_type, why)),
@@ -199,7 +208,9 @@ where
                     error = error.error_message,
                     "invocation failed"
                 );
+                metrics.failed(&error.error_type);
             }
+            metrics.flush();
             result
         },
     ))

@@ -23,6 +23,7 @@ use chrono_tz::Tz;
 use lambda_runtime::{service_fn, Diagnostic, Error, LambdaEvent};
 use tracing::{info, warn};
 
+use lightsout_lambda::metrics::{Metrics, FAILURES};
 use lightsout_lambda::Payload;
 use lightsout_requests::{Outcome, Request};
 use lightsout_s3::JsonStore;
@@ -30,6 +31,59 @@ use lightsout_schedule::Settings;
 
 use crate::claim::Claimed;
 use crate::ec2::Ec2;
+
+/// Its metrics (README, "Metrics"). Requests carried out in the invocation, by their recorded
+/// status (`done`, `partial`, `refused`); requests already carried out, acknowledged again
+/// (`RequestsRepeated`); messages answered as failed, which SQS delivers again
+/// (`RequestsFailed`), and of those the ones on their last receive, which SQS moves to the
+/// dead-letter queue instead (`FinalAttemptsFailed`); a batch that is not one (`Failures`).
+const METRICS: &[&str] = &[
+    "RequestsDone",
+    "RequestsPartial",
+    "RequestsRefused",
+    "RequestsRepeated",
+    "RequestsFailed",
+    "FinalAttemptsFailed",
+    FAILURES,
+];
+
+/// The queue's `maxReceiveCount` (template.yaml, `RequestsQueue`): a message that fails on this
+/// receive is not delivered again but moved to the dead-letter queue.
+const DEAD_LETTER_AFTER_RECEIVES: u64 = 3;
+
+/// What became of one request that did not fail.
+#[derive(Debug, Clone, PartialEq)]
+enum Handled {
+    /// Carried out now, with the status recorded in its outcome.
+    CarriedOut(String),
+    /// It already had an outcome: acknowledged without acting again.
+    AlreadyDone,
+}
+
+/// Counts a batch: `results` of its distinct requests, `failed` the messages answered as failed.
+fn count(results: &[Result<Handled, String>], failed: &[&SqsMessage], metrics: &Metrics) {
+    for result in results {
+        match result {
+            Ok(Handled::CarriedOut(status)) => match status.as_str() {
+                "refused" => metrics.add("RequestsRefused", 1),
+                "partial" => metrics.add("RequestsPartial", 1),
+                _ => metrics.add("RequestsDone", 1),
+            },
+            Ok(Handled::AlreadyDone) => metrics.add("RequestsRepeated", 1),
+            Err(_) => {}
+        }
+    }
+    for message in failed {
+        metrics.add("RequestsFailed", 1);
+        let receives = message
+            .attributes
+            .get("ApproximateReceiveCount")
+            .and_then(|n| n.parse::<u64>().ok());
+        if receives.is_some_and(|n| n >= DEAD_LETTER_AFTER_RECEIVES) {
+            metrics.add("FinalAttemptsFailed", 1);
+        }
+    }
+}
 
 /// The invocation handling a batch: its id names its claims, which last until `until`.
 struct Invocation {
@@ -65,15 +119,22 @@ struct Consumer {
 }
 
 impl Consumer {
-    async fn handle(&self, event: SqsEvent, invocation: &Invocation) -> SqsBatchResponse {
+    async fn handle(
+        &self,
+        event: SqsEvent,
+        invocation: &Invocation,
+        metrics: &Metrics,
+    ) -> SqsBatchResponse {
         // One carrying-out per request id, however many copies of it the batch holds: the copies
         // share its result.
         let (requests, slots) = distinct_requests(&event.records);
         let results =
             futures::future::join_all(requests.iter().map(|r| self.process(r, invocation))).await;
         let mut response = SqsBatchResponse::default();
+        let mut failed = Vec::new();
         for (message, slot) in event.records.iter().zip(slots) {
             if let Err(reason) = slot.and_then(|i| results[i].clone()) {
+                failed.push(message);
                 let id = message.message_id.clone().unwrap_or_default();
                 warn!(
                     message_id = id,
@@ -84,11 +145,12 @@ impl Consumer {
                 response.batch_item_failures.push(failure);
             }
         }
+        count(&results, &failed, metrics);
         response
     }
 
     /// One request: `Err` makes SQS deliver its messages again.
-    async fn process(&self, request: &Request, invocation: &Invocation) -> Result<(), String> {
+    async fn process(&self, request: &Request, invocation: &Invocation) -> Result<Handled, String> {
         let bucket = self
             .bucket
             .as_deref()
@@ -107,7 +169,7 @@ impl Consumer {
                 request_id = request.request_id,
                 "already carried out; acknowledged without acting again"
             );
-            Ok(())
+            Ok(Handled::AlreadyDone)
         };
         if recorded().await? {
             return already();
@@ -138,7 +200,10 @@ impl Consumer {
                 ))
             }
         };
-        let result = self.carry_out(request, bucket, zone, &key).await;
+        let result = self
+            .carry_out(request, bucket, zone, &key)
+            .await
+            .map(Handled::CarriedOut);
         if result.is_err() {
             if let Err(e) = claim::release(&self.store, bucket, id, &invocation.id, &claim).await {
                 warn!(request_id = id, error = %e, "could not give the claim up; it ends at the invocation's deadline");
@@ -147,14 +212,14 @@ impl Consumer {
         result
     }
 
-    /// Acts on EC2 and records the outcome.
+    /// Acts on EC2 and records the outcome; answers its status.
     async fn carry_out(
         &self,
         request: &Request,
         bucket: &str,
         zone: Tz,
         key: &str,
-    ) -> Result<(), String> {
+    ) -> Result<String, String> {
         let now = Utc::now();
         let (instances, hold_until) = self
             .ec2
@@ -185,7 +250,7 @@ impl Consumer {
             status = outcome.status,
             "request carried out"
         );
-        Ok(())
+        Ok(outcome.status)
     }
 }
 
@@ -203,23 +268,32 @@ async fn main() -> Result<(), Error> {
         default_zone: settings.map(|s| s.default_zone).map_err(|e| e.to_string()),
     };
     let consumer = &consumer;
+    let metrics = &Metrics::new("sqs-consumer", METRICS);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<Payload<SqsEvent>>| async move {
+            metrics.begin(Some(&event.context.request_id));
             // Not an SQS batch at all (SQS never sends one; a hand-made invoke might): the whole
             // invocation fails with a stable type instead of the runtime's own.
-            let batch = event.payload.into_result().map_err(|why| {
-                warn!(
-                    error_type = "InvalidEvent",
-                    error = why,
-                    "invocation failed"
-                );
-                lightsout_lambda::diagnostic("InvalidEvent", why)
-            })?;
+            let batch = match event.payload.into_result() {
+                Ok(batch) => batch,
+                Err(why) => {
+                    warn!(
+                        error_type = "InvalidEvent",
+                        error = why,
+                        "invocation failed"
+                    );
+                    metrics.failed("InvalidEvent");
+                    metrics.flush();
+                    return Err(lightsout_lambda::diagnostic("InvalidEvent", why));
+                }
+            };
             let invocation = Invocation {
                 until: claim::lease_until(event.context.deadline, Utc::now()),
                 id: event.context.request_id,
             };
-            Ok::<_, Diagnostic>(consumer.handle(batch, &invocation).await)
+            let response = consumer.handle(batch, &invocation, metrics).await;
+            metrics.flush();
+            Ok::<_, Diagnostic>(response)
         },
     ))
     .await
@@ -242,6 +316,53 @@ mod tests {
             "requestedBy": "mina", "receivedAt": "2026-11-25T10:00:00Z"
         })
         .to_string()
+    }
+
+    #[test]
+    fn metrics_count_requests_by_status_and_failed_messages_by_receive() {
+        let metrics = Metrics::in_namespace("lightsout", "sqs-consumer", METRICS);
+        let results = [
+            Ok(Handled::CarriedOut("done".into())),
+            Ok(Handled::CarriedOut("done".into())),
+            Ok(Handled::CarriedOut("partial".into())),
+            Ok(Handled::CarriedOut("refused".into())),
+            Ok(Handled::AlreadyDone),
+            Err("AccessDenied".into()),
+        ];
+        let received = |id: &str, count: Option<&str>| {
+            let mut m = message(id, Some("{}"));
+            if let Some(n) = count {
+                m.attributes
+                    .insert("ApproximateReceiveCount".into(), n.into());
+            }
+            m
+        };
+        // Failed messages on their first, last and (after a redrive) fourth receive, and one
+        // without a count (a hand-made event).
+        let failed = [
+            received("m6", Some("1")),
+            received("m7", Some("3")),
+            received("m8", Some("4")),
+            received("m9", None),
+        ];
+        count(&results, &failed.iter().collect::<Vec<_>>(), &metrics);
+        let got: Vec<(String, u64)> = lightsout_lambda::metrics::extract(&metrics.document(1))
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.name, d.value))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("Failures".to_string(), 0),
+                ("FinalAttemptsFailed".into(), 2),
+                ("RequestsDone".into(), 2),
+                ("RequestsFailed".into(), 4),
+                ("RequestsPartial".into(), 1),
+                ("RequestsRefused".into(), 1),
+                ("RequestsRepeated".into(), 1),
+            ]
+        );
     }
 
     #[test]

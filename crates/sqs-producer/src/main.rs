@@ -23,12 +23,31 @@ use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
 use chrono::Utc;
 use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, Error, Request, Response};
+use lambda_http::{Body, Error, Request, RequestExt, Response};
 use serde_json::{json, Value};
 use tracing::{info, warn};
 
+use lightsout_lambda::Metrics;
 use lightsout_requests::{idempotency_key, parse_body, Outcome, Refusal};
 use lightsout_s3::JsonStore;
+
+/// Its metrics (README, "Metrics"), one of them 1 per POST: queued (200), refused as bad input
+/// (4xx), or failed (5xx: not queued, 500, or maybe queued, 502). Other calls count nothing.
+const METRICS: &[&str] = &["RequestsAccepted", "RequestsRefused", "RequestsFailed"];
+
+/// Counts the answer to one call.
+fn count(method: &Method, status: StatusCode, metrics: &Metrics) {
+    if method != Method::POST {
+        return;
+    }
+    if status.is_success() {
+        metrics.add("RequestsAccepted", 1);
+    } else if status.is_client_error() {
+        metrics.add("RequestsRefused", 1);
+    } else {
+        metrics.add("RequestsFailed", 1);
+    }
+}
 
 struct Api {
     sqs: aws_sdk_sqs::Client,
@@ -293,8 +312,16 @@ async fn main() -> Result<(), Error> {
         bucket: setting("OUTCOMES_BUCKET"),
     };
     let api = &api;
+    let metrics = &Metrics::new("sqs-producer", METRICS);
     lambda_http::run(lambda_http::service_fn(
-        move |request: Request| async move { Ok::<_, Error>(api.handle(request).await) },
+        move |request: Request| async move {
+            metrics.begin(request.lambda_context_ref().map(|c| c.request_id.as_str()));
+            let method = request.method().clone();
+            let response = api.handle(request).await;
+            count(&method, response.status(), metrics);
+            metrics.flush();
+            Ok::<_, Error>(response)
+        },
     ))
     .await
 }
@@ -345,6 +372,36 @@ mod tests {
             None
         ));
         assert!(may_have_arrived(&answered, Some(500)));
+    }
+
+    #[test]
+    fn metrics_count_each_post_by_its_answer() {
+        let metrics = Metrics::in_namespace("lightsout", "sqs-producer", METRICS);
+        for (method, status) in [
+            (Method::POST, StatusCode::OK),
+            (Method::POST, StatusCode::BAD_REQUEST),
+            (Method::POST, StatusCode::PAYLOAD_TOO_LARGE),
+            (Method::POST, StatusCode::INTERNAL_SERVER_ERROR),
+            (Method::POST, StatusCode::BAD_GATEWAY),
+            (Method::POST, StatusCode::BAD_GATEWAY),
+            (Method::GET, StatusCode::OK),
+            (Method::GET, StatusCode::NOT_FOUND),
+        ] {
+            count(&method, status, &metrics);
+        }
+        let got: Vec<(String, u64)> = lightsout_lambda::metrics::extract(&metrics.document(1))
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.name, d.value))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("RequestsAccepted".to_string(), 1),
+                ("RequestsFailed".into(), 3),
+                ("RequestsRefused".into(), 2),
+            ]
+        );
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! The EC2 side of a request: find the target instances, refuse the unmanaged ones, start or stop
-//! the rest and set or clear their hold tag. Every step is safe to repeat, so a redelivered
-//! message that failed half-way simply finishes the job.
+//! the rest and set or clear their hold tag, then write what was done in their
+//! `lightsout:last-action` tag (`started … request <id>`). Every step is safe to repeat, so a
+//! redelivered message that failed half-way simply finishes the job. The last-action tag is a
+//! record, not part of the job: a failure to write it is put in the instance's outcome detail and
+//! does not fail the request.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -9,12 +12,13 @@ use aws_sdk_ec2::types::{Filter, Tag};
 use aws_sdk_ec2::Client;
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
-use tracing::info;
+use tracing::{info, warn};
 
 use lightsout_requests::hold::default_hold;
 use lightsout_requests::{Action, InstanceOutcome, Request, Target};
+use lightsout_schedule::last_action::zone_of;
 use lightsout_schedule::policy::{is_enabled, TAG_ENABLE, TAG_HOLD_UNTIL};
-use lightsout_schedule::{classify, Classification};
+use lightsout_schedule::{classify, Cause, Classification, Done, LastAction, TAG_LAST_ACTION};
 
 /// An AWS call that failed: the message is retried.
 #[derive(Debug)]
@@ -107,6 +111,9 @@ impl Ec2 {
                         .await
                         .map_err(aws("StartInstances"))?;
                 }
+                let untagged = self
+                    .record(&managed, &stopped, Done::Started, request, zone, now)
+                    .await;
                 for f in &managed {
                     let result = match f.state.as_str() {
                         "stopped" => "started",
@@ -116,7 +123,11 @@ impl Ec2 {
                         _ => "already running",
                     };
                     let held = holds.get(&f.id).map(|h| format!("held until {h}"));
-                    outcomes.push(outcome(&f.id, result, held));
+                    outcomes.push(outcome(
+                        &f.id,
+                        result,
+                        with_tag_failure(held, &untagged, &f.id),
+                    ));
                 }
                 Ok((outcomes, request.until.clone()))
             }
@@ -137,22 +148,71 @@ impl Ec2 {
                 if !running.is_empty() {
                     self.client
                         .stop_instances()
-                        .set_instance_ids(Some(running))
+                        .set_instance_ids(Some(running.clone()))
                         .send()
                         .await
                         .map_err(aws("StopInstances"))?;
                 }
+                let untagged = self
+                    .record(&managed, &running, Done::Stopped, request, zone, now)
+                    .await;
                 for f in &managed {
                     let result = if f.state == "running" || f.state == "pending" {
                         "stopped"
                     } else {
                         "already stopped"
                     };
-                    outcomes.push(outcome(&f.id, result, Some("hold cleared".into())));
+                    let detail = with_tag_failure(Some("hold cleared".into()), &untagged, &f.id);
+                    outcomes.push(outcome(&f.id, result, detail));
                 }
                 Ok((outcomes, None))
             }
         }
+    }
+
+    /// Writes `lightsout:last-action` = `<done> <now in the instance's zone> request <id>` on the
+    /// instances of `acted` (ids of `managed`): one CreateTags call per distinct value (the zone's
+    /// offset makes the difference) and per 1,000 ids. Returns the ids whose tag could not be set,
+    /// with why; nothing is retried (the action itself stands either way).
+    async fn record(
+        &self,
+        managed: &[Found],
+        acted: &[String],
+        done: Done,
+        request: &Request,
+        zone: Tz,
+        now: DateTime<Utc>,
+    ) -> BTreeMap<String, String> {
+        let cause = Cause::Request(request.request_id.clone());
+        let mut by_value: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for f in managed.iter().filter(|f| acted.contains(&f.id)) {
+            let value = LastAction::new(done, now, zone_of(&f.tags, zone), cause.clone()).value();
+            by_value.entry(value).or_default().push(f.id.clone());
+        }
+        let mut failed = BTreeMap::new();
+        for (value, ids) in by_value {
+            for chunk in ids.chunks(1000) {
+                let result = self
+                    .client
+                    .create_tags()
+                    .set_resources(Some(chunk.to_vec()))
+                    .tags(Tag::builder().key(TAG_LAST_ACTION).value(&value).build())
+                    .send()
+                    .await
+                    .map_err(aws("CreateTags"));
+                if let Err(error) = result {
+                    warn!(
+                        request_id = request.request_id,
+                        instance_ids = ?chunk,
+                        value,
+                        error = %error,
+                        "last-action tag not set"
+                    );
+                    failed.extend(chunk.iter().map(|id| (id.clone(), error.to_string())));
+                }
+            }
+        }
+        failed
     }
 
     /// Sets `AUTOSTOP_HOLD_UNTIL` on every managed instance: `until`, or the end of its own window.
@@ -251,10 +311,54 @@ impl Ec2 {
     }
 }
 
+/// `detail`, with a note when the instance's last-action tag could not be set.
+fn with_tag_failure(
+    detail: Option<String>,
+    untagged: &BTreeMap<String, String>,
+    id: &str,
+) -> Option<String> {
+    match (detail, untagged.get(id)) {
+        (detail, None) => detail,
+        (None, Some(why)) => Some(format!("{TAG_LAST_ACTION} tag not set ({why})")),
+        (Some(detail), Some(why)) => {
+            Some(format!("{detail}; {TAG_LAST_ACTION} tag not set ({why})"))
+        }
+    }
+}
+
 fn outcome(id: &str, result: &str, detail: Option<String>) -> InstanceOutcome {
     InstanceOutcome {
         instance_id: id.to_string(),
         result: result.to_string(),
         detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tag_failure_is_noted_in_the_detail() {
+        let untagged = BTreeMap::from([(
+            "i-2".to_string(),
+            "CreateTags: RequestLimitExceeded: slow down".to_string(),
+        )]);
+        assert_eq!(
+            with_tag_failure(Some("hold cleared".into()), &untagged, "i-1").as_deref(),
+            Some("hold cleared")
+        );
+        assert_eq!(
+            with_tag_failure(Some("hold cleared".into()), &untagged, "i-2").as_deref(),
+            Some(
+                "hold cleared; lightsout:last-action tag not set (CreateTags: \
+                 RequestLimitExceeded: slow down)"
+            )
+        );
+        assert_eq!(
+            with_tag_failure(None, &untagged, "i-2").as_deref(),
+            Some("lightsout:last-action tag not set (CreateTags: RequestLimitExceeded: slow down)")
+        );
+        assert_eq!(with_tag_failure(None, &untagged, "i-1"), None);
     }
 }

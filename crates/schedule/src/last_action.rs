@@ -268,8 +268,9 @@ pub fn hint(state_reason: Option<&str>) -> &'static str {
     let code = reason.split(':').next().unwrap_or("").trim();
     match code {
         "Client.InternalError" => {
-            "EC2 could not launch it: check that its encrypted EBS volumes' KMS keys are enabled \
-             and allow this function's role (kms:CreateGrant) and the key policy"
+            "EC2 could not launch it: check that the KMS keys of its encrypted EBS volumes are \
+             enabled and that their key policies let lightsout's role create grants \
+             (kms:CreateGrant)"
         }
         "Client.VolumeLimitExceeded" => "the account's EBS volume limit was reached",
         "Client.InvalidSnapshot.NotFound" => "a snapshot one of its volumes needs is gone",
@@ -277,7 +278,7 @@ pub fn hint(state_reason: Option<&str>) -> &'static str {
             "no capacity for its instance type in its Availability Zone: try later, or change the \
              type or zone"
         }
-        "Server.InternalError" => "an EC2 internal error: try starting it again",
+        "Server.InternalError" => "an EC2 internal error: start it again by hand",
         "Server.ScheduledStop" => "AWS stopped it for scheduled maintenance",
         "Client.UserInitiatedShutdown" | "Client.UserInitiatedHibernate" => {
             "stopped by a StopInstances call or the console after it was started (not by lightsout)"

@@ -6,21 +6,22 @@
 //! whether it succeeded or failed:
 //!
 //! ```json
-//! {"_aws":{"Timestamp":1764064800000,"CloudWatchMetrics":[
-//!   {"Namespace":"lightsout","Dimensions":[["Function"]],
-//!    "Metrics":[{"Name":"AlbCreated","Unit":"Count"},{"Name":"AlbRestored","Unit":"Count"},
-//!               {"Name":"Failures","Unit":"Count"}]},
-//!   {"Namespace":"lightsout","Dimensions":[["Function","ErrorType"]],
-//!    "Metrics":[{"Name":"Failures","Unit":"Count"}]}]},
-//!  "Function":"create-alb","ErrorType":"AwsTransient","requestId":"8f5c…",
-//!  "AlbCreated":0,"AlbRestored":0,"Failures":1}
+//! {"AlbCreated":0,"AlbRestored":0,"ErrorType":"AwsTransient","Failures":1,"Function":"create-alb",
+//!  "_aws":{"CloudWatchMetrics":[
+//!    {"Dimensions":[["Function"]],"Metrics":[{"Name":"AlbCreated","Unit":"Count"},
+//!      {"Name":"AlbRestored","Unit":"Count"},{"Name":"Failures","Unit":"Count"}],
+//!     "Namespace":"lightsout"},
+//!    {"Dimensions":[["Function","ErrorType"]],"Metrics":[{"Name":"Failures","Unit":"Count"}],
+//!     "Namespace":"lightsout"}],
+//!   "Timestamp":1795633943595},
+//!  "requestId":"3d7d98f7-72cc-4d16-961e-3c26ded15ceb"}
 //! ```
 //!
-//! (on one line). The first directive gives every count with the one dimension `Function` (the
-//! function's own name, e.g. `create-alb`, the same in every stack); the second, present only in a
-//! failed invocation, gives `Failures` again per `ErrorType` (the stable error type a Step
-//! Functions `Catch` matches on). The namespace is `METRICS_NAMESPACE`, default `lightsout`.
-//! Members that no directive names (`requestId`, `dryRun`, …) are only log fields.
+//! (on one line, members in name order). The first directive gives every count with the one
+//! dimension `Function` (the function's own name, e.g. `create-alb`, the same in every stack); the
+//! second, present only in a failed invocation, gives `Failures` again per `ErrorType` (the stable
+//! error type a Step Functions `Catch` matches on). The namespace is `METRICS_NAMESPACE`, default
+//! `lightsout`. Members that no directive names (`requestId`, `dryRun`, …) are only log fields.
 //!
 //! Why not a crate: `metrics_cloudwatch_embedded` (the `metrics`-facade backend) was measured
 //! against this workspace. Without its `lambda` feature it adds `metrics` and `rapidhash` and
@@ -31,7 +32,9 @@
 //! (tests of the shape need a process each), and `expect`/`unwrap` on its flush and lock.
 //! `metrique` (awslabs) with its `emf` feature adds ~45 crates (proc macros, rand, crossbeam,
 //! metrics-util). What is needed here, a few counters per invocation written as one line, is this
-//! module: serde_json only, already in every function.
+//! module: serde_json only, already in every function; with its wiring it adds ~33 KiB (+0.5%) to
+//! the same bootstrap (`delete-route53-record`, release profile: 7,348,432 → 7,382,576 bytes;
+//! with the crate instead 7,496,608).
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -13,12 +13,13 @@ export SAM_CLI_TELEMETRY := 0
 # `sam validate` only needs a region; nothing here talks to a real account.
 export AWS_DEFAULT_REGION ?= ap-northeast-2
 
-.PHONY: help setup build demo test lint unit integration template bench clean
+.PHONY: help setup build sam-build sam-build-x86_64 sam-build-arm64 demo test lint unit integration template bench clean
 
 help:
 	@echo "make demo   - set up the local stand-in and run a simulated day of ec2-autostop"
 	@echo "make test   - formatting, clippy, unit and property tests, template lint, integration tests"
 	@echo "make build  - release bootstraps for Lambda (arm64 when its Rust target is installed)"
+	@echo "make sam-build - sam build for x86_64 and arm64 into .aws-sam/<arch>/build, then checked"
 	@echo "make bench  - Rust vs Python + boto3 benchmark; writes bench-results/ (see BENCHMARKS.md)"
 
 setup:
@@ -28,7 +29,7 @@ demo: setup
 	cargo build --workspace
 	$(PY) scripts/demo.py
 
-test: setup lint unit template integration
+test: setup lint unit template integration sam-build
 	@echo "make test: all checks passed"
 
 lint:
@@ -68,6 +69,47 @@ build: setup
 	  echo "build: the aarch64-unknown-linux-gnu Rust target is not installed; building x86_64"; \
 	  cargo lambda build --release --x86-64; \
 	fi
+
+# `sam build` of every function in template.yaml, as `sam deploy` would ship it (SAM's Rust builder
+# runs `cargo lambda build --release --bin <Binary>` per function), for x86_64 into
+# .aws-sam/x86_64/build and, when the aarch64 Rust target is (or can be) installed, for arm64 into
+# .aws-sam/arm64/build; scripts/check_artifacts.py then checks each: a bootstrap of the right
+# machine for every function, no function missing or extra.
+# The two builds run side by side: each alone keeps about one of the two cores busy (codegen-units=1
+# and an LTO link per function), and cargo locks a target directory for a whole build, so arm64
+# builds in CARGO_TARGET_DIR (shared with `make build`) and x86_64 in CARGO_TARGET_DIR/sam-x86_64;
+# both stay warm between CI runs. Each has its own .aws-sam/<arch>, because SAM rewrites the
+# build.toml next to its build directory at start. Not --cached: SAM hashes the whole checkout
+# (.venv, target, .local) for each function, ~25 s each, and fails when a file goes away meanwhile;
+# cargo's own fingerprints already make a warm rebuild take seconds. Not --parallel: the builds of
+# one architecture queue on cargo's lock of its target directory.
+SAM_BUILD := sam build --template template.yaml
+SAM_TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+sam-build: setup
+	@mkdir -p .local
+	@if rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu \
+	    || rustup target add aarch64-unknown-linux-gnu; then \
+	  $(MAKE) --no-print-directory -j2 sam-build-x86_64 sam-build-arm64 \
+	    && echo "sam-build: x86_64 and arm64 built and checked"; \
+	else \
+	  rm -rf .aws-sam/arm64; \
+	  $(MAKE) --no-print-directory sam-build-x86_64 \
+	    && echo "sam-build: arm64 NOT BUILT: the aarch64-unknown-linux-gnu Rust target is not installed" \
+	    && echo "  and 'rustup target add aarch64-unknown-linux-gnu' failed; only x86_64 was built and checked."; \
+	fi
+
+sam-build-x86_64: SAM_CARGO_TARGET_DIR = $(SAM_TARGET_DIR)/sam-x86_64
+sam-build-arm64: SAM_CARGO_TARGET_DIR = $(SAM_TARGET_DIR)
+sam-build-x86_64 sam-build-arm64: sam-build-%:
+	@rm -rf .aws-sam/$*
+	@echo "sam-build: $* into .aws-sam/$*/build (cargo: $(SAM_CARGO_TARGET_DIR); sam's log: .local/sam-build-$*.log)"
+	@set -o pipefail; start=$$SECONDS; \
+	CARGO_TARGET_DIR=$(SAM_CARGO_TARGET_DIR) $(SAM_BUILD) --build-dir .aws-sam/$*/build \
+	    --parameter-overrides Architecture=$* 2>&1 | tee .local/sam-build-$*.log \
+	  | sed -un 's/^Building codeuri: .* functions: /sam-build: $*: /p' \
+	  || { tail -n 40 .local/sam-build-$*.log; echo "sam-build: $*: sam build failed"; exit 1; }; \
+	echo "sam-build: $*: sam build took $$((SECONDS - start)) s"
+	$(PY) scripts/check_artifacts.py .aws-sam/$*/build $*
 
 # Not part of `make test`: it takes minutes and its numbers are read, not asserted.
 BENCH_ARGS ?=

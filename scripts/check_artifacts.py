@@ -219,7 +219,7 @@ def main(argv: list[str]) -> int:
         for p in problems:
             print(f"  - {p}", file=sys.stderr)
         return 1
-    print(f"\n{build_dir}: {len(rows)} functions, every one a {arch} bootstrap")
+    print(f"\n{build_dir}: {len(rows)} functions, every one a bootstrap for {arch}")
     return 0
 
 

@@ -2,8 +2,6 @@
 //! (from the event, or from a snapshot) idempotently, take a snapshot, delete.
 
 mod convert;
-#[cfg(test)]
-mod fake_aws;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -665,8 +663,8 @@ fn listener_from_spec(spec: &TargetGroupSpec) -> ListenerSnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::fake_aws::FakeAws;
     use aws_sdk_elasticloadbalancingv2::config::{BehaviorVersion, Credentials, Region};
+    use lightsout_lambda::fake_aws::FakeAws;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 

@@ -2,6 +2,8 @@
 //! event, with the Lambda request id of the invocation; the SDK configuration with bounded,
 //! retried AWS calls; AWS error codes; per-invocation metrics ([`metrics`]).
 
+#[cfg(feature = "fake-aws")]
+pub mod fake_aws;
 pub mod metrics;
 
 pub use metrics::Metrics;

@@ -10,9 +10,6 @@ use tracing::{info, warn};
 
 use lightsout_alb::{AlbError, ErrorKind};
 
-#[cfg(test)]
-mod fake_aws;
-
 /// What the domain's record of one type is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RecordState {
@@ -399,8 +396,8 @@ mod tests {
 
     mod deleting {
         use super::*;
-        use crate::fake_aws::FakeAws;
         use aws_sdk_route53::config::{BehaviorVersion, Credentials, Region};
+        use lightsout_lambda::fake_aws::FakeAws;
 
         const NS: &str = "https://route53.amazonaws.com/doc/2013-04-01/";
 

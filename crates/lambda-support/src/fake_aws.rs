@@ -1,5 +1,7 @@
 //! An AWS endpoint stand-in at the HTTP layer, for unit tests of calls whose answers moto cannot
-//! give: every request goes to a function that answers with a status and a body, and is recorded.
+//! give (a lost answer, an error moto never sends): every request goes to a function that answers
+//! with a status and a body, and is recorded. Only with the `fake-aws` feature, which the crates
+//! that test against it enable as a dev-dependency, so no function ships it.
 
 use std::sync::{Arc, Mutex};
 

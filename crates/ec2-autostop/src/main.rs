@@ -100,15 +100,10 @@ async fn main() -> Result<(), Error> {
 mod tests {
     use super::*;
     use ec2_autostop::report::{Acted, Failed, NotHeld, Skipped, TagFailed};
-    use lightsout_lambda::metrics::extract;
+    use lightsout_lambda::metrics::function_counts;
 
     fn counted(metrics: &Metrics) -> Vec<(String, u64)> {
-        extract(&metrics.document(1))
-            .unwrap()
-            .into_iter()
-            .filter(|d| d.dimensions.len() == 1)
-            .map(|d| (d.name, d.value))
-            .collect()
+        function_counts(metrics).unwrap()
     }
 
     fn expected(counts: [u64; 8]) -> Vec<(String, u64)> {

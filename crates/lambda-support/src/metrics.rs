@@ -186,6 +186,17 @@ impl Metrics {
     }
 }
 
+/// The counts CloudWatch would extract per `Function` alone from the invocation so far, as
+/// (metric, value) in name order, or why its document is not valid EMF: what a function's tests
+/// compare with what it should have counted.
+pub fn function_counts(metrics: &Metrics) -> Result<Vec<(String, u64)>, String> {
+    Ok(extract(&metrics.document(1))?
+        .into_iter()
+        .filter(|d| d.dimensions.len() == 1)
+        .map(|d| (d.name, d.value))
+        .collect())
+}
+
 /// One value CloudWatch extracts from a document: its dimensions (name, value), metric and value.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Datum {

@@ -389,11 +389,7 @@ mod tests {
         ] {
             count(&method, status, &metrics);
         }
-        let got: Vec<(String, u64)> = lightsout_lambda::metrics::extract(&metrics.document(1))
-            .unwrap()
-            .into_iter()
-            .map(|d| (d.name, d.value))
-            .collect();
+        let got = lightsout_lambda::metrics::function_counts(&metrics).unwrap();
         assert_eq!(
             got,
             [

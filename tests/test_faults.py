@@ -403,6 +403,62 @@ def test_consumer_fails_the_message_and_records_nothing_when_ec2_keeps_refusing(
     assert outcome(faulty, answer["requestId"])[1]["instances"][0]["result"] == "started"
 
 
+def hold_of(ec2, box: str) -> str | None:
+    tags = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [box]}])["Tags"]
+    return {t["Key"]: t["Value"] for t in tags}.get("AUTOSTOP_HOLD_UNTIL")
+
+
+def test_a_wake_that_keeps_failing_leaves_the_holds_as_they_were(faulty, proxy, moto, queues, ec2):
+    """The hold is set before the start; when the start fails, it is put back, so a wake that ends
+    dead-lettered does not leave a hold that makes ec2-autostop start the instance later."""
+    fresh = launch(ec2, managed(), state="stopped")[0]
+    held = launch(ec2, managed(AUTOSTOP_HOLD_UNTIL="2026-11-25T19:00:00+09:00"), state="stopped")[0]
+    code, answer, _ = post(faulty, {"action": "wake", "instanceIds": [fresh, held], "until": "2099-01-01T23:00:00+09:00"})
+    assert code == 200
+    proxy.add("StartInstances", "throttle")
+    for _ in range(3):  # every receive up to the dead-letter queue's maxReceiveCount
+        delivered, failed = deliver(faulty, moto, queues["main"])
+        assert failed == [delivered[0]["MessageId"]]
+        assert hold_of(ec2, fresh) is None, "the hold this wake set is taken off again"
+        assert hold_of(ec2, held) == "2026-11-25T19:00:00+09:00", "the earlier hold is put back"
+    assert states(ec2) == {fresh: "stopped", held: "stopped"}
+    assert outcome(faulty, answer["requestId"])[0] == 404
+    # ec2-autostop at 20:00 Seoul (outside 9~18): nothing holds them, nothing is started.
+    report = faulty.invoke("ec2-autostop", {"now": SEOUL_EVENING})
+    assert report["started"] == [] and states(ec2) == {fresh: "stopped", held: "stopped"}
+
+
+def test_a_sleep_whose_stop_fails_puts_the_hold_back(faulty, proxy, moto, queues, ec2):
+    box = launch(ec2, managed(AUTOSTOP_HOLD_UNTIL="2099-01-01T00:00:00Z"))[0]
+    post(faulty, {"action": "sleep", "instanceIds": [box]})
+    proxy.add("StopInstances", "503")
+    delivered, failed = deliver(faulty, moto, queues["main"])
+    assert failed == [delivered[0]["MessageId"]]
+    assert states(ec2)[box] == "running" and hold_of(ec2, box) == "2099-01-01T00:00:00Z"
+    # AWS recovers: the redelivery clears the hold and stops it.
+    proxy.clear()
+    delivered, failed = deliver(faulty, moto, queues["main"])
+    assert failed == [] and states(ec2)[box] == "stopped" and hold_of(ec2, box) is None
+
+
+def test_a_hold_that_cannot_be_put_back_stays_and_the_message_fails(faulty, proxy, moto, queues, ec2):
+    """The limit of the undo: when DeleteTags outlasts its retries too, the hold stays (logged, and
+    in the message's failure). A later delivery cannot tell it from a hold the instance had before
+    the request, so it stays for good: ec2-autostop will honour it (RELIABILITY.md, known limits)."""
+    box = launch(ec2, managed(), state="stopped")[0]
+    post(faulty, {"action": "wake", "instanceIds": [box], "until": "2099-01-01T23:00:00+09:00"})
+    proxy.add("StartInstances", "throttle")
+    proxy.add("DeleteTags", "throttle")
+    delivered, failed = deliver(faulty, moto, queues["main"])
+    assert failed == [delivered[0]["MessageId"]]
+    assert proxy.counts["DeleteTags"] == 3, "the undo was tried, with the SDK's retries"
+    assert hold_of(ec2, box) == "2099-01-01T23:00:00+09:00" and states(ec2)[box] == "stopped"
+    proxy.clear()
+    proxy.add("StartInstances", "throttle")  # DeleteTags works again, but nothing asks for it
+    delivered, failed = deliver(faulty, moto, queues["main"])
+    assert failed == [delivered[0]["MessageId"]] and hold_of(ec2, box) == "2099-01-01T23:00:00+09:00"
+
+
 def test_consumer_duplicate_messages_end_in_one_outcome(faulty, proxy, moto, queues, ec2):
     box = launch(ec2, managed(), state="stopped")[0]
     keys = inject(proxy, {"SendMessage": ["drop_after"]})

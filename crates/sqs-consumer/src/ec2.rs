@@ -97,19 +97,30 @@ impl Ec2 {
         }
         match request.action {
             Action::Wake => {
-                let holds = self.hold(&managed, request, zone, now).await?;
+                // The hold goes on first: set after the start, a lost CreateTags would leave a
+                // started instance that the schedule stops again. If the hold or the start then
+                // fails, the holds are put back as they were (`undo_holds`), so a wake that is
+                // given up (dead-lettered) leaves no hold that makes the schedule start it later.
+                let holds = match self.hold(&managed, request, zone, now).await {
+                    Ok(holds) => holds,
+                    Err(failure) => return Err(self.undo_holds(&managed, request, failure).await),
+                };
                 let stopped: Vec<String> = managed
                     .iter()
                     .filter(|f| f.state == "stopped")
                     .map(|f| f.id.clone())
                     .collect();
                 if !stopped.is_empty() {
-                    self.client
+                    let started = self
+                        .client
                         .start_instances()
                         .set_instance_ids(Some(stopped.clone()))
                         .send()
                         .await
-                        .map_err(aws("StartInstances"))?;
+                        .map_err(aws("StartInstances"));
+                    if let Err(failure) = started {
+                        return Err(self.undo_holds(&managed, request, failure).await);
+                    }
                 }
                 let untagged = self
                     .record(&managed, &stopped, Done::Started, request, zone, now)
@@ -132,6 +143,9 @@ impl Ec2 {
                 Ok((outcomes, request.until.clone()))
             }
             Action::Sleep => {
+                // The hold goes first (cleared after the stop, a lost DeleteTags would leave a
+                // stopped instance that the schedule starts again for its hold), and is put back
+                // if the stop fails.
                 let ids: Vec<String> = managed.iter().map(|f| f.id.clone()).collect();
                 self.client
                     .delete_tags()
@@ -146,12 +160,16 @@ impl Ec2 {
                     .map(|f| f.id.clone())
                     .collect();
                 if !running.is_empty() {
-                    self.client
+                    let stopped = self
+                        .client
                         .stop_instances()
                         .set_instance_ids(Some(running.clone()))
                         .send()
                         .await
-                        .map_err(aws("StopInstances"))?;
+                        .map_err(aws("StopInstances"));
+                    if let Err(failure) = stopped {
+                        return Err(self.undo_holds(&managed, request, failure).await);
+                    }
                 }
                 let untagged = self
                     .record(&managed, &running, Done::Stopped, request, zone, now)
@@ -250,6 +268,63 @@ impl Ec2 {
             holds.extend(ids.into_iter().map(|id| (id, until.clone())));
         }
         Ok(holds)
+    }
+
+    /// After `failure`, puts every instance's `AUTOSTOP_HOLD_UNTIL` back as `managed` found it:
+    /// the value it had, or none. Returns `failure`, with a note when that could not be done (the
+    /// redelivery sets or clears the holds again; after the last one, the note is in the log and in
+    /// the dead-lettered message's reason).
+    async fn undo_holds(
+        &self,
+        managed: &[Found],
+        request: &Request,
+        failure: AwsFailure,
+    ) -> AwsFailure {
+        let mut had: BTreeMap<Option<&str>, Vec<String>> = BTreeMap::new();
+        for f in managed {
+            let before = f.tags.get(TAG_HOLD_UNTIL).map(String::as_str);
+            had.entry(before).or_default().push(f.id.clone());
+        }
+        let mut not_undone = Vec::new();
+        for (before, ids) in had {
+            let result = match before {
+                Some(value) => self
+                    .client
+                    .create_tags()
+                    .set_resources(Some(ids.clone()))
+                    .tags(Tag::builder().key(TAG_HOLD_UNTIL).value(value).build())
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(aws("CreateTags")),
+                None => self
+                    .client
+                    .delete_tags()
+                    .set_resources(Some(ids.clone()))
+                    .tags(Tag::builder().key(TAG_HOLD_UNTIL).build())
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(aws("DeleteTags")),
+            };
+            if let Err(error) = result {
+                warn!(
+                    request_id = request.request_id,
+                    instance_ids = ?ids,
+                    error = %error,
+                    "{TAG_HOLD_UNTIL} not put back after a failed request"
+                );
+                not_undone.push(format!("{} ({error})", ids.join(", ")));
+            }
+        }
+        if not_undone.is_empty() {
+            failure
+        } else {
+            AwsFailure(format!(
+                "{failure}; {TAG_HOLD_UNTIL} not put back as it was on {}",
+                not_undone.join("; ")
+            ))
+        }
     }
 
     async fn find(&self, target: &Target) -> Result<Vec<Found>, AwsFailure> {

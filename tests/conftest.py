@@ -3,14 +3,17 @@ before every test so that each test sees only what it made."""
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from faults import FaultProxy  # noqa: E402
 from harness import ROOT, LambdaRouter, Moto, Watch, free_port  # noqa: E402
 
 LOG_DIR = Path(os.environ.get("LIGHTSOUT_LOG_DIR", ROOT / ".local" / "logs"))
@@ -74,3 +77,35 @@ def empty_moto(moto):
 @pytest.fixture
 def ec2(moto):
     return moto.client("ec2")
+
+
+# --- fault injection (test_faults, test_crash, test_metrics) -------------------------------------
+
+@pytest.fixture(scope="module")
+def proxy(moto):
+    """A `faults.FaultProxy` in front of moto, one per test module."""
+    p = FaultProxy(free_port(), moto.url)
+    yield p
+    p.stop()
+
+
+@pytest.fixture(scope="module")
+def fault_tally(request):
+    """The faults the module's tests injected, written to LOG_DIR/faults-<module>.json when it ends
+    (the counts in RELIABILITY.md)."""
+    tally: Counter[str] = Counter()
+    yield tally
+    LOG_DIR.mkdir(parents=True, exist_ok=True)
+    name = Path(request.module.__file__).stem
+    (LOG_DIR / f"faults-{name}.json").write_text(json.dumps(dict(sorted(tally.items())), indent=1))
+
+
+@pytest.fixture
+def no_faults(proxy, fault_tally):
+    """Each test starts with no fault rule and zero counts; what it injected goes to the tally.
+    A module that injects faults uses it on every test: `pytestmark = pytest.mark.usefixtures("no_faults")`."""
+    proxy.clear()
+    proxy.reset_counts()
+    yield
+    proxy.clear()
+    fault_tally.update(proxy.injected)

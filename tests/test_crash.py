@@ -18,14 +18,11 @@ import os
 import signal
 import subprocess
 import threading
-from collections import Counter
-from pathlib import Path
 
 import pytest
 
-from conftest import ACCOUNT, LOG_DIR, OUTCOMES_BUCKET, QUEUE
-from faults import FaultProxy
-from harness import free_port, launch, states
+from conftest import ACCOUNT, OUTCOMES_BUCKET, QUEUE
+from harness import launch, states
 from test_alb_workflow import (  # noqa: F401 - fixtures
     EVENING,
     MORNING,
@@ -42,31 +39,7 @@ LATER_MORNING = "2026-11-25T11:00:00+09:00"
 LATER_EVENING = "2026-11-25T21:00:00+09:00"
 
 
-@pytest.fixture(scope="module")
-def proxy(moto):
-    p = FaultProxy(free_port(), moto.url)
-    yield p
-    p.stop()
-
-
-TALLY: Counter[str] = Counter()
-
-
-@pytest.fixture(autouse=True)
-def no_faults(proxy):
-    proxy.clear()
-    proxy.reset_counts()
-    yield
-    proxy.clear()
-    TALLY.update(proxy.injected)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def tally():
-    """Writes the faults injected by this module's tests to the log directory (for RELIABILITY.md)."""
-    yield
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    (LOG_DIR / f"faults-{Path(__file__).stem}.json").write_text(json.dumps(dict(sorted(TALLY.items())), indent=1))
+pytestmark = pytest.mark.usefixtures("no_faults")
 
 
 @pytest.fixture

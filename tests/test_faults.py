@@ -28,13 +28,12 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from conftest import ACCOUNT, LOG_DIR, OUTCOMES_BUCKET, QUEUE
 from faults import FaultProxy
-from harness import FunctionError, Watch, free_port, launch, states
+from harness import FunctionError, Watch, launch, states
 from test_alb_workflow import (  # noqa: F401 - fixtures
     EVENING,
     MORNING,
@@ -50,11 +49,7 @@ from test_requests import deliver, managed, outcome, post, queues  # noqa: F401 
 SEOUL_EVENING = "2026-11-25T20:00:00+09:00"
 
 
-@pytest.fixture(scope="module")
-def proxy(moto):
-    p = FaultProxy(free_port(), moto.url)
-    yield p
-    p.stop()
+pytestmark = pytest.mark.usefixtures("no_faults")
 
 
 @pytest.fixture(scope="module")
@@ -75,26 +70,6 @@ def faulty(moto, proxy):
     w.stop()
 
 
-TALLY: Counter[str] = Counter()
-
-
-@pytest.fixture(autouse=True)
-def no_faults(proxy):
-    proxy.clear()
-    proxy.reset_counts()
-    yield
-    proxy.clear()
-    TALLY.update(proxy.injected)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def tally():
-    """Writes the faults injected by this module's tests to the log directory (for RELIABILITY.md)."""
-    yield
-    LOG_DIR.mkdir(parents=True, exist_ok=True)
-    (LOG_DIR / f"faults-{Path(__file__).stem}.json").write_text(json.dumps(dict(sorted(TALLY.items())), indent=1))
-
-
 def inject(proxy: FaultProxy, plan: dict[str, list[str]], delay: float = 2.0) -> list[str]:
     """`plan`: operation → the faults its next calls get, one each, in order (so a call with two
     faults succeeds on its third attempt). Returns the `operation:fault` keys, for `all_injected`."""
@@ -107,8 +82,6 @@ def inject(proxy: FaultProxy, plan: dict[str, list[str]], delay: float = 2.0) ->
 
 
 def all_injected(proxy: FaultProxy, keys: list[str]) -> None:
-    from collections import Counter
-
     missing = Counter(keys) - Counter(proxy.injected)
     assert not missing, f"planned faults never injected: {dict(missing)}; calls: {dict(proxy.counts)}"
 

@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ACCOUNT, LOG_DIR, OUTCOMES_BUCKET, QUEUE
-from faults import FaultProxy
-from harness import FunctionError, Watch, auto_scaling_group, free_port, launch, states
+from harness import FunctionError, Watch, auto_scaling_group, launch, states
 from test_alb_workflow import EVENING, MORNING, NEXT_MORNING, alb, infra, legacy_input, machine, record  # noqa: F401
 from test_requests import deliver, managed, outcome, post, queues  # noqa: F401 - fixtures
 
@@ -183,13 +182,6 @@ def test_a_bad_event_flushes_its_failure(watch, ec2, emf):
     assert states(ec2)[box] == "running"
     assert counts(doc) == {name: 0 for name in METRICS["ec2-autostop"]} | {"Failures": 1}
     assert doc["ErrorType"] == "InvalidEvent"
-
-
-@pytest.fixture(scope="module")
-def proxy(moto):
-    p = FaultProxy(free_port(), moto.url)
-    yield p
-    p.stop()
 
 
 @pytest.fixture(scope="module")

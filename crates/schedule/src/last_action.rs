@@ -321,6 +321,20 @@ mod tests {
         BTreeSet::new()
     }
 
+    /// Whether an instance found stopped at `now`, with `last_action`, is reported (no holidays,
+    /// no state reason).
+    fn flagged(last_action: Option<&str>, policy: &Policy, now: DateTime<Utc>) -> bool {
+        start_did_not_hold(
+            last_action,
+            policy,
+            InstanceState::Stopped,
+            now,
+            &none(),
+            None,
+        )
+        .is_some()
+    }
+
     #[test]
     fn value_reads_as_the_instance_wall_clock_to_the_minute() {
         let at = Utc.with_ymd_and_hms(2026, 11, 25, 10, 0, 42).unwrap();
@@ -414,15 +428,7 @@ mod tests {
             Some("Client.InternalError: Client.InternalError: Client error on launch")
         );
         // Still so for the rest of the window: not started again every hour.
-        assert!(start_did_not_hold(
-            Some(&tag),
-            &p,
-            InstanceState::Stopped,
-            seoul(2, 18, 59),
-            &none(),
-            None
-        )
-        .is_some());
+        assert!(flagged(Some(&tag), &p, seoul(2, 18, 59)));
     }
 
     #[test]
@@ -437,35 +443,11 @@ mod tests {
         // Two windows with a gap between them: a start in the morning window is not this one.
         let split = policy(&[("TIME", "9~11,14~18")]);
         let morning = started_at(seoul(2, 9, 0));
-        assert!(start_did_not_hold(
-            Some(&morning),
-            &split,
-            InstanceState::Stopped,
-            seoul(2, 10, 0),
-            &none(),
-            None
-        )
-        .is_some());
-        assert!(start_did_not_hold(
-            Some(&morning),
-            &split,
-            InstanceState::Stopped,
-            seoul(2, 14, 0),
-            &none(),
-            None
-        )
-        .is_none());
+        assert!(flagged(Some(&morning), &split, seoul(2, 10, 0)));
+        assert!(!flagged(Some(&morning), &split, seoul(2, 14, 0)));
         // Adjacent windows are one running period.
         let adjacent = policy(&[("TIME", "9~11,12~18")]);
-        assert!(start_did_not_hold(
-            Some(&morning),
-            &adjacent,
-            InstanceState::Stopped,
-            seoul(2, 15, 0),
-            &none(),
-            None
-        )
-        .is_some());
+        assert!(flagged(Some(&morning), &adjacent, seoul(2, 15, 0)));
         // Running, stopping, pending: nothing to say.
         let today = started_at(seoul(2, 9, 0));
         for state in [
@@ -487,35 +469,11 @@ mod tests {
             "hibernated 2026-11-25T09:00+09:00 schedule",
             "started at nine",
         ] {
-            assert!(start_did_not_hold(
-                Some(value),
-                &p,
-                InstanceState::Stopped,
-                seoul(2, 10, 0),
-                &none(),
-                None
-            )
-            .is_none());
+            assert!(!flagged(Some(value), &p, seoul(2, 10, 0)));
         }
-        assert!(start_did_not_hold(
-            None,
-            &p,
-            InstanceState::Stopped,
-            seoul(2, 10, 0),
-            &none(),
-            None
-        )
-        .is_none());
+        assert!(!flagged(None, &p, seoul(2, 10, 0)));
         let by_request = "started 2026-11-25T09:30+09:00 request r-1";
-        assert!(start_did_not_hold(
-            Some(by_request),
-            &p,
-            InstanceState::Stopped,
-            seoul(2, 10, 0),
-            &none(),
-            None
-        )
-        .is_some());
+        assert!(flagged(Some(by_request), &p, seoul(2, 10, 0)));
     }
 
     #[test]
@@ -564,43 +522,19 @@ mod tests {
             ("AUTOSTOP_HOLD_UNTIL", "2026-11-25T08:00:00+09:00"),
         ]);
         let tag = "started 2026-11-25T07:00+09:00 request early";
-        assert!(start_did_not_hold(
-            Some(tag),
-            &p,
-            InstanceState::Stopped,
-            seoul(2, 9, 0),
-            &none(),
-            None
-        )
-        .is_none());
+        assert!(!flagged(Some(tag), &p, seoul(2, 9, 0)));
         // Held until 08:59:30: thirty seconds wanted stopped before the window opens.
         let p = policy(&[
             ("TIME", "9~18"),
             ("AUTOSTOP_HOLD_UNTIL", "2026-11-25T08:59:30+09:00"),
         ]);
-        assert!(start_did_not_hold(
-            Some(tag),
-            &p,
-            InstanceState::Stopped,
-            seoul(2, 10, 0),
-            &none(),
-            None
-        )
-        .is_none());
+        assert!(!flagged(Some(tag), &p, seoul(2, 10, 0)));
         // Held until 09:00 exactly: no gap before the window, one period.
         let p = policy(&[
             ("TIME", "9~18"),
             ("AUTOSTOP_HOLD_UNTIL", "2026-11-25T09:00:00+09:00"),
         ]);
-        assert!(start_did_not_hold(
-            Some(tag),
-            &p,
-            InstanceState::Stopped,
-            seoul(2, 10, 0),
-            &none(),
-            None
-        )
-        .is_some());
+        assert!(flagged(Some(tag), &p, seoul(2, 10, 0)));
     }
 
     #[test]

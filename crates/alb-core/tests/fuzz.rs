@@ -11,83 +11,46 @@ use chrono::{DateTime, Utc};
 use chrono_tz::TZ_VARIANTS;
 use lightsout_alb::event::{FIELDS, TARGET_GROUP_FIELDS};
 use lightsout_alb::{set, AlbEvent, IpAddressType, Protocol, Scheme, TimeSource};
+use lightsout_fuzz::{config, json_tree, nested, TreeSize};
 use lightsout_schedule::event::near_miss;
 use lightsout_schedule::DaySet;
 use proptest::prelude::*;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// The longest message (characters): ten problems of at most a few hundred characters each.
 const MAX_MESSAGE: usize = 4096;
-
-fn config(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    }
-}
 
 fn clock() -> DateTime<Utc> {
     "2026-11-25T00:00:00Z".parse().unwrap()
 }
 
-fn text() -> impl Strategy<Value = String> {
-    let piece = prop_oneof![
-        4 => "\\PC{0,12}",
-        2 => "[가-힣]{0,4}",
-        3 => prop::sample::select(vec![
-            "월", "금", "월요일", "mon", "fri", "-", "~", ",", " ", ":", "9", "18", "09:30", "24:00",
-            "arn:", ":targetgroup/", ":certificate/", ":loadbalancer/app/", "subnet-", "Z", "/hostedzone/",
-            ".", "example.com", "Asia/Seoul", "2026-11-25", "T09:00:00+09:00", "\u{0}", "🕘",
-        ])
-        .prop_map(str::to_string),
-    ];
-    prop::collection::vec(piece, 0..6).prop_map(|p| p.concat())
+/// The pieces of the event's values that `text` mixes in.
+#[rustfmt::skip]
+const WORDS: &[&str] = &[
+    "월", "금", "월요일", "mon", "fri", "-", "~", ",", " ", ":", "9", "18", "09:30", "24:00", "arn:",
+    ":targetgroup/", ":certificate/", ":loadbalancer/app/", "subnet-", "Z", "/hostedzone/", ".",
+    "example.com", "Asia/Seoul", "2026-11-25", "T09:00:00+09:00", "\u{0}", "🕘",
+];
+
+/// Any text, with the pieces the event's values are made of.
+fn text() -> BoxedStrategy<String> {
+    lightsout_fuzz::text(WORDS)
 }
 
-fn key() -> impl Strategy<Value = String> {
-    prop_oneof![
-        3 => prop::sample::select(FIELDS.to_vec()).prop_map(str::to_string),
-        1 => prop::sample::select(TARGET_GROUP_FIELDS.to_vec()).prop_map(str::to_string),
-        2 => "[a-zA-Z_-]{1,10}",
-        1 => text(),
-    ]
-}
-
-fn nested(depth: usize) -> Value {
-    let mut v = Value::Null;
-    for level in 0..depth {
-        v = if level % 2 == 0 {
-            Value::Array(vec![v])
-        } else {
-            Value::Object(Map::from_iter([("a".to_string(), v)]))
-        };
-    }
-    v
+/// An object key: the event's fields and the target groups' fields, or anything.
+fn key() -> BoxedStrategy<String> {
+    let fields = [FIELDS.as_slice(), TARGET_GROUP_FIELDS.as_slice()].concat();
+    lightsout_fuzz::key(fields, text())
 }
 
 fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        (0u64..70_000).prop_map(Value::from),
-        any::<f64>()
-            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
-        text().prop_map(Value::String),
-    ];
-    let tree = leaf.prop_recursive(6, 32, 8, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
-            prop::collection::btree_map(key(), inner, 0..6)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    });
+    let grow = TreeSize {
+        depth: 6,
+        size: 32,
+        width: 8,
+    };
     prop_oneof![
-        20 => tree,
+        20 => json_tree(text(), key(), grow),
         // Up to 100 KB here; the unit tests feed 5 MB to every field.
         1 => (0usize..100_000).prop_map(|n| Value::String("9".repeat(n))),
         1 => (0usize..300).prop_map(nested),

@@ -3,20 +3,10 @@
 //! serde_json where serde_json can read them, and explains itself briefly where it cannot.
 //! Bounded for CI; set `PROPTEST_CASES` for longer local runs.
 
+use lightsout_fuzz::config;
 use lightsout_lambda::Payload;
 use proptest::prelude::*;
 use serde_json::Value;
-
-fn config(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    }
-}
 
 /// What lambda_runtime does with a payload: serde_path_to_error over serde_json's slice reader.
 fn read<T: serde::de::DeserializeOwned>(body: &[u8]) -> Payload<T> {

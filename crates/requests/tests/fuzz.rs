@@ -9,23 +9,13 @@
 //! Case counts are bounded for CI (see `config`); set `PROPTEST_CASES` for longer local runs.
 
 use chrono::{DateTime, Utc};
+use lightsout_fuzz::{config, json_tree, TreeSize};
 use lightsout_requests::{parse_body, Action, Request, Target, MAX_BODY_BYTES};
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
 
 const MAX_MESSAGE: usize = 400;
 const FIELDS: [&str; 5] = ["action", "instanceIds", "tag", "until", "requestedBy"];
-
-fn config(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    }
-}
 
 fn now() -> DateTime<Utc> {
     "2026-11-25T10:00:00Z".parse().unwrap()
@@ -35,45 +25,44 @@ fn parse(body: &[u8]) -> Result<Request, lightsout_requests::Refusal> {
     parse_body(Some(body), "req-1".into(), now())
 }
 
-fn text() -> impl Strategy<Value = String> {
-    let piece = prop_oneof![
-        4 => "\\PC{0,12}",
-        2 => "[가-힣]{0,4}",
-        3 => prop::sample::select(vec![
-            "wake", "sleep", "i-", "0123456789abcdef0", "AUTOSTOP_ENABLE", "aws:", "Team", "2099-01-01T00:00:00Z",
-            "+09:00", "T", " ", "\u{0}", "\u{7}", "\u{FFFF}", "\u{FFFE}", "\n", "🕘", "민아",
-        ])
-        .prop_map(str::to_string),
-    ];
-    prop::collection::vec(piece, 0..6).prop_map(|p| p.concat())
+/// The pieces of requests that `text` mixes in.
+#[rustfmt::skip]
+const WORDS: &[&str] = &[
+    "wake", "sleep", "i-", "0123456789abcdef0", "AUTOSTOP_ENABLE", "aws:", "Team",
+    "2099-01-01T00:00:00Z", "+09:00", "T", " ", "\u{0}", "\u{7}", "\u{FFFF}", "\u{FFFE}", "\n", "🕘",
+    "민아",
+];
+
+/// Any text, with the pieces requests are made of.
+fn text() -> BoxedStrategy<String> {
+    lightsout_fuzz::text(WORDS)
 }
 
-fn key() -> impl Strategy<Value = String> {
-    prop_oneof![
-        4 => prop::sample::select(FIELDS.to_vec()).prop_map(str::to_string),
-        1 => prop::sample::select(vec!["key", "value", "instanceId", "Action", "requestId", "target"]).prop_map(str::to_string),
-        1 => text(),
+/// An object key: the body's fields, the target's and the outcome's, or anything.
+fn key() -> BoxedStrategy<String> {
+    let fields = [
+        FIELDS.as_slice(),
+        &[
+            "key",
+            "value",
+            "instanceId",
+            "Action",
+            "requestId",
+            "target",
+        ],
     ]
+    .concat();
+    lightsout_fuzz::key(fields, text())
 }
 
 fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>()
-            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
-        text().prop_map(Value::String),
-    ];
-    let tree = leaf.prop_recursive(6, 32, 8, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
-            prop::collection::btree_map(key(), inner, 0..6)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    });
+    let grow = TreeSize {
+        depth: 6,
+        size: 32,
+        width: 8,
+    };
     prop_oneof![
-        20 => tree,
+        20 => json_tree(text(), key(), grow),
         1 => (0usize..70_000).prop_map(|n| Value::String("m".repeat(n))),
         1 => prop::collection::vec(Just(json!("i-0123456789abcdef0")), 0..80).prop_map(Value::Array),
     ]

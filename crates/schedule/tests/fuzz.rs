@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc, Weekday};
 use chrono_tz::{Tz, TZ_VARIANTS};
+use lightsout_fuzz::{config, dispose, json_tree, nested, TreeSize};
 use lightsout_schedule::event::{near_miss, FIELDS};
 use lightsout_schedule::policy::{parse_dates, parse_zone};
 use lightsout_schedule::{
@@ -27,99 +28,41 @@ fn short(msg: &str) -> bool {
     msg.chars().count() <= MAX_MESSAGE
 }
 
-/// `default` cases, or `PROPTEST_CASES` when set.
-fn config(default: u32) -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default);
-    ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    }
-}
-
 // --- generators ---------------------------------------------------------------------------------
 
+/// The pieces of the DAY/TIME grammar (and its neighbours) that `text` mixes in.
+#[rustfmt::skip]
+const WORDS: &[&str] = &[
+    "월", "화", "수", "목", "금", "토", "일", "월요일", "평일", "주말", "매일", "mon", "FRI", "sunday", "weekdays",
+    "daily", "-", "~", "～", "〜", ",", " ", ":", "9", "18", "24:00", "09:30", "23:59", "0", "00",
+    "\t", "\u{0}", "\u{FFFF}", "é", "🕘",
+];
+
 /// Any text: printable unicode, Korean syllables, the grammar's own pieces, control characters.
-fn text() -> impl Strategy<Value = String> {
-    let piece = prop_oneof![
-        4 => "\\PC{0,12}",
-        2 => "[가-힣]{0,4}",
-        3 => prop::sample::select(vec![
-            "월", "화", "수", "목", "금", "토", "일", "월요일", "평일", "주말", "매일", "mon", "FRI",
-            "sunday", "weekdays", "daily", "-", "~", "～", "〜", ",", " ", ":", "9", "18", "24:00",
-            "09:30", "23:59", "0", "00", "\t", "\u{0}", "\u{FFFF}", "é", "🕘",
-        ])
-        .prop_map(str::to_string),
-        1 => "[\\x00-\\x1f]{0,3}",
-    ];
-    prop::collection::vec(piece, 0..6).prop_map(|p| p.concat())
+fn text() -> BoxedStrategy<String> {
+    lightsout_fuzz::text(WORDS)
 }
 
 /// Any JSON: nested up to 8 levels through the recursion, wide arrays and objects, keys that are
 /// or look like the event's fields; now and then a string of up to a megabyte.
 fn json_value() -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>()
-            .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
-        text().prop_map(Value::String),
-    ];
-    let tree = leaf.prop_recursive(8, 96, 16, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..16).prop_map(Value::Array),
-            prop::collection::btree_map(key(), inner, 0..8)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    });
+    let grow = TreeSize {
+        depth: 8,
+        size: 96,
+        width: 16,
+    };
     prop_oneof![
-        20 => tree,
+        20 => json_tree(text(), key(), grow),
         1 => (0usize..1_000_000).prop_map(|n| Value::String("x".repeat(n))),
         1 => (0usize..500).prop_map(nested),
     ]
 }
 
-fn key() -> impl Strategy<Value = String> {
-    prop_oneof![
-        3 => prop::sample::select(vec!["time", "now", "dryRun", "detail", "source", "dry_run", "Now"])
-            .prop_map(str::to_string),
-        2 => "[a-zA-Z_-]{1,8}",
-        1 => text(),
-    ]
-}
-
-/// A value nested `depth` levels (arrays and objects alternating), built directly: far deeper than
-/// a JSON parser would hand over, to check nothing walks it recursively.
-fn nested(depth: usize) -> Value {
-    let mut v = Value::Null;
-    for level in 0..depth {
-        v = if level % 2 == 0 {
-            Value::Array(vec![v])
-        } else {
-            Value::Object(Map::from_iter([("a".to_string(), v)]))
-        };
-    }
-    v
-}
-
-/// Drops a value nested thousands of levels without recursing (serde_json's Drop would).
-fn dispose(mut v: Value) {
-    let mut stack = vec![];
-    loop {
-        match &mut v {
-            Value::Array(items) => stack.append(items),
-            Value::Object(map) => stack.extend(std::mem::take(map).into_iter().map(|(_, v)| v)),
-            _ => {}
-        }
-        match stack.pop() {
-            Some(next) => v = next,
-            None => return,
-        }
-    }
+fn key() -> BoxedStrategy<String> {
+    let fields = vec![
+        "time", "now", "dryRun", "detail", "source", "dry_run", "Now",
+    ];
+    lightsout_fuzz::key(fields, text())
 }
 
 /// An instant between 1970 and 2200 in a whole-minute offset from -23:59 to +23:59.

@@ -271,9 +271,9 @@ impl Ec2 {
     }
 
     /// After `failure`, puts every instance's `AUTOSTOP_HOLD_UNTIL` back as `managed` found it:
-    /// the value it had, or none. Returns `failure`, with a note when that could not be done (the
-    /// redelivery sets or clears the holds again; after the last one, the note is in the log and in
-    /// the dead-lettered message's reason).
+    /// the value it had, or none. Returns `failure`, with a note naming the instances where that
+    /// could not be done: their hold then stays, since a redelivery cannot tell it from one they
+    /// had before the request (RELIABILITY.md, known limits).
     async fn undo_holds(
         &self,
         managed: &[Found],
@@ -314,7 +314,7 @@ impl Ec2 {
                     error = %error,
                     "{TAG_HOLD_UNTIL} not put back after a failed request"
                 );
-                not_undone.push(format!("{} ({error})", ids.join(", ")));
+                not_undone.push(format!("{} ({error})", some_of(&ids)));
             }
         }
         if not_undone.is_empty() {
@@ -386,6 +386,16 @@ impl Ec2 {
     }
 }
 
+/// The first few of `ids`, and how many more: a failure reason stays short for a tag target of
+/// thousands of instances.
+fn some_of(ids: &[String]) -> String {
+    const SHOWN: usize = 5;
+    match ids.len().checked_sub(SHOWN) {
+        Some(more) if more > 0 => format!("{} and {more} more", ids[..SHOWN].join(", ")),
+        _ => ids.join(", "),
+    }
+}
+
 /// `detail`, with a note when the instance's last-action tag could not be set.
 fn with_tag_failure(
     detail: Option<String>,
@@ -412,6 +422,15 @@ fn outcome(id: &str, result: &str, detail: Option<String>) -> InstanceOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failure_names_a_few_instances() {
+        let ids = |n: usize| (1..=n).map(|i| format!("i-{i}")).collect::<Vec<_>>();
+        assert_eq!(some_of(&ids(1)), "i-1");
+        assert_eq!(some_of(&ids(5)), "i-1, i-2, i-3, i-4, i-5");
+        assert_eq!(some_of(&ids(1000)), "i-1, i-2, i-3, i-4, i-5 and 995 more");
+        assert_eq!(some_of(&[]), "");
+    }
 
     #[test]
     fn a_tag_failure_is_noted_in_the_detail() {

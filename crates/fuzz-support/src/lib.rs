@@ -53,8 +53,9 @@ pub struct TreeSize {
     pub width: u32,
 }
 
-/// Any JSON tree: null, booleans, integers over the whole i64 and u64 ranges, floats (not finite
-/// ones become null, as JSON has none), strings of `text`, arrays and objects with keys of `key`.
+/// Any JSON tree: null, booleans, integers over the whole i64 and u64 ranges and often below
+/// 70,000, floats (not finite ones become null, as JSON has none), strings of `text`, arrays and
+/// objects with keys of `key`.
 pub fn json_tree(
     text: BoxedStrategy<String>,
     key: BoxedStrategy<String>,
@@ -65,6 +66,8 @@ pub fn json_tree(
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
+        // Where most fields' valid numbers are (hours, minutes, ports, priorities, counts).
+        (0u64..70_000).prop_map(Value::from),
         any::<f64>()
             .prop_map(|f| serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)),
         text.prop_map(Value::String),

@@ -498,17 +498,7 @@ mod tests {
         // Always due (all day, every day): after the lookback a start is history.
         let always = policy(&[("TIME", "0~23")]);
         let tag = started_at(seoul(0, 12, 0));
-        let at = |now| {
-            start_did_not_hold(
-                Some(&tag),
-                &always,
-                InstanceState::Stopped,
-                now,
-                &none(),
-                None,
-            )
-            .is_some()
-        };
+        let at = |now| flagged(Some(&tag), &always, now);
         assert!(at(seoul(1, 12, 0)));
         assert!(!at(seoul(1, 12, 1)));
     }

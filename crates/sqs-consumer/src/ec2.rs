@@ -147,13 +147,7 @@ impl Ec2 {
                 // stopped instance that the schedule starts again for its hold), and is put back
                 // if the stop fails.
                 let ids: Vec<String> = managed.iter().map(|f| f.id.clone()).collect();
-                self.client
-                    .delete_tags()
-                    .set_resources(Some(ids))
-                    .tags(Tag::builder().key(TAG_HOLD_UNTIL).build())
-                    .send()
-                    .await
-                    .map_err(aws("DeleteTags"))?;
+                self.set_hold(ids, None).await?;
                 let running: Vec<String> = managed
                     .iter()
                     .filter(|f| f.state == "running" || f.state == "pending")
@@ -258,16 +252,34 @@ impl Ec2 {
         }
         let mut holds = BTreeMap::new();
         for (until, ids) in by_value {
-            self.client
-                .create_tags()
-                .set_resources(Some(ids.clone()))
-                .tags(Tag::builder().key(TAG_HOLD_UNTIL).value(&until).build())
-                .send()
-                .await
-                .map_err(aws("CreateTags"))?;
+            self.set_hold(ids.clone(), Some(&until)).await?;
             holds.extend(ids.into_iter().map(|id| (id, until.clone())));
         }
         Ok(holds)
+    }
+
+    /// Sets `AUTOSTOP_HOLD_UNTIL` to `until` on `ids`, or with `None` removes it.
+    async fn set_hold(&self, ids: Vec<String>, until: Option<&str>) -> Result<(), AwsFailure> {
+        match until {
+            Some(until) => self
+                .client
+                .create_tags()
+                .set_resources(Some(ids))
+                .tags(Tag::builder().key(TAG_HOLD_UNTIL).value(until).build())
+                .send()
+                .await
+                .map(drop)
+                .map_err(aws("CreateTags")),
+            None => self
+                .client
+                .delete_tags()
+                .set_resources(Some(ids))
+                .tags(Tag::builder().key(TAG_HOLD_UNTIL).build())
+                .send()
+                .await
+                .map(drop)
+                .map_err(aws("DeleteTags")),
+        }
     }
 
     /// After `failure`, puts every instance's `AUTOSTOP_HOLD_UNTIL` back as `managed` found it:
@@ -287,27 +299,7 @@ impl Ec2 {
         }
         let mut not_undone = Vec::new();
         for (before, ids) in had {
-            let result = match before {
-                Some(value) => self
-                    .client
-                    .create_tags()
-                    .set_resources(Some(ids.clone()))
-                    .tags(Tag::builder().key(TAG_HOLD_UNTIL).value(value).build())
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(aws("CreateTags")),
-                None => self
-                    .client
-                    .delete_tags()
-                    .set_resources(Some(ids.clone()))
-                    .tags(Tag::builder().key(TAG_HOLD_UNTIL).build())
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(aws("DeleteTags")),
-            };
-            if let Err(error) = result {
+            if let Err(error) = self.set_hold(ids.clone(), before).await {
                 warn!(
                     request_id = request.request_id,
                     instance_ids = ?ids,

@@ -306,6 +306,12 @@ def states(ec2, ids: list[str] | None = None) -> dict[str, str]:
     return out
 
 
+def tags_of(ec2, instance_id: str) -> dict[str, str]:
+    """The instance's tags, key → value."""
+    found = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [instance_id]}])["Tags"]
+    return {t["Key"]: t["Value"] for t in found}
+
+
 def auto_scaling_group(moto: Moto, ec2, name: str, tags: dict[str, str], size: int = 1) -> list[str]:
     """An EC2 Auto Scaling group whose members carry `tags` (moto adds aws:autoscaling:groupName,
     as AWS does). Returns the member instance ids."""

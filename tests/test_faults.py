@@ -33,7 +33,7 @@ import pytest
 
 from conftest import ACCOUNT, LOG_DIR, OUTCOMES_BUCKET, QUEUE
 from faults import FaultProxy
-from harness import FunctionError, Watch, launch, states
+from harness import FunctionError, Watch, launch, states, tags_of
 from test_alb_workflow import (  # noqa: F401 - fixtures
     EVENING,
     MORNING,
@@ -377,8 +377,7 @@ def test_consumer_fails_the_message_and_records_nothing_when_ec2_keeps_refusing(
 
 
 def hold_of(ec2, box: str) -> str | None:
-    tags = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [box]}])["Tags"]
-    return {t["Key"]: t["Value"] for t in tags}.get("AUTOSTOP_HOLD_UNTIL")
+    return tags_of(ec2, box).get("AUTOSTOP_HOLD_UNTIL")
 
 
 def test_a_wake_that_keeps_failing_leaves_the_holds_as_they_were(faulty, proxy, moto, queues, ec2):

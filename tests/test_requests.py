@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 
 from conftest import ACCOUNT, OUTCOMES_BUCKET, QUEUE, REQUEST_SETTINGS
-from harness import launch, states
+from harness import launch, states, tags_of
 
 REGION = "ap-northeast-2"
 SEOUL_EVENING = "2026-11-25T20:00:00+09:00"
@@ -148,7 +148,7 @@ def test_wake_starts_and_holds_then_the_schedule_honours_the_hold(watch, moto, q
     delivered, failed = deliver(watch, moto, queues["main"])
     assert len(delivered) == 1 and failed == []
     assert states(ec2)[box] == "running"
-    tags = {t["Key"]: t["Value"] for t in ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [box]}])["Tags"]}
+    tags = tags_of(ec2, box)
     assert tags["AUTOSTOP_HOLD_UNTIL"] == until
     status, recorded, _ = outcome(watch, answer["requestId"])
     assert status == 200 and recorded["status"] == "done" and recorded["instances"][0]["result"] == "started"
@@ -164,7 +164,7 @@ def test_wake_without_until_holds_to_the_end_of_todays_window(watch, moto, queue
     box = launch(ec2, managed(TIME="0~23"), state="stopped")[0]
     code, answer, _ = post(watch, {"action": "wake", "instanceIds": [box]})
     deliver(watch, moto, queues["main"])
-    tags = {t["Key"]: t["Value"] for t in ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [box]}])["Tags"]}
+    tags = tags_of(ec2, box)
     assert tags["AUTOSTOP_HOLD_UNTIL"].endswith("T00:00:00+09:00")  # TIME=0~23: the window ends at midnight
     assert states(ec2)[box] == "running"
 
@@ -176,7 +176,7 @@ def test_sleep_stops_and_clears_the_hold(watch, moto, queues, ec2):
     post(watch, {"action": "sleep", "tag": {"key": "Team", "value": "api"}})
     deliver(watch, moto, queues["main"])
     assert states(ec2) == {box: "stopped", by_tag: "stopped"}
-    keys = {t["Key"] for t in ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [box]}])["Tags"]}
+    keys = tags_of(ec2, box).keys()
     assert "AUTOSTOP_HOLD_UNTIL" not in keys
 
 

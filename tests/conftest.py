@@ -13,6 +13,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import calls  # noqa: E402
 from faults import FaultProxy  # noqa: E402
 from harness import ROOT, LambdaRouter, Moto, Watch, free_port  # noqa: E402
 
@@ -40,9 +41,18 @@ def moto():
 
 
 @pytest.fixture(scope="session")
-def watch(moto):
+def recorded(moto):
+    """A proxy in front of moto that records every AWS call the functions make through it, as IAM
+    would see it (tests/calls.py); tests/test_calls_allowed.py evaluates them at the end."""
+    p = FaultProxy(free_port(), moto.url, observer=calls.recorder(moto.url))
+    yield p
+    p.stop()
+
+
+@pytest.fixture(scope="session")
+def watch(moto, recorded):
     """The functions with default settings (plus a small page size so paging is exercised)."""
-    w = Watch(moto, LOG_DIR, env={"PAGE_SIZE": "5", **REQUEST_SETTINGS(moto)})
+    w = Watch(recorded, LOG_DIR, env={"PAGE_SIZE": "5", **REQUEST_SETTINGS(moto)})
     yield w
     w.stop()
 
@@ -55,12 +65,13 @@ def router(moto, watch):
 
 
 @pytest.fixture
-def watch_with(moto):
-    """Starts the functions with other settings: `watch_with({"DRY_RUN": "true"})`."""
+def watch_with(moto, recorded):
+    """Starts the functions with other settings: `watch_with({"DRY_RUN": "true"})`. Their calls
+    are recorded too, unless `env` sends them elsewhere (`AWS_ENDPOINT_URL`)."""
     started: list[Watch] = []
 
     def start(env: dict[str, str]) -> Watch:
-        w = Watch(moto, LOG_DIR, env=env)
+        w = Watch(recorded, LOG_DIR, env=env)
         started.append(w)
         return w
 
@@ -84,7 +95,7 @@ def ec2(moto):
 @pytest.fixture(scope="module")
 def proxy(moto):
     """A `faults.FaultProxy` in front of moto, one per test module."""
-    p = FaultProxy(free_port(), moto.url)
+    p = FaultProxy(free_port(), moto.url, observer=calls.recorder(moto.url))
     yield p
     p.stop()
 
@@ -109,3 +120,11 @@ def no_faults(proxy, fault_tally):
     yield
     proxy.clear()
     fault_tally.update(proxy.injected)
+
+
+# --- the permission test runs last ----------------------------------------------------------------
+
+def pytest_collection_modifyitems(session, config, items):
+    """tests/test_calls_allowed.py evaluates the calls every other test made: it runs after them."""
+    last = [i for i in items if i.nodeid.startswith("tests/test_calls_allowed.py") or "test_calls_allowed.py::" in i.nodeid]
+    items[:] = [i for i in items if i not in last] + last

@@ -243,8 +243,12 @@ class FaultProxy:
     `injected` the faults injected per `operation:fault`; `calls` every call in order, as
     (service, operation)."""
 
-    def __init__(self, port: int, upstream: str, seed: int = 20261125):
+    def __init__(self, port: int, upstream: str, seed: int = 20261125, observer=None):
+        """`observer`: told of every call that is forwarded (`before(service, operation, method,
+        path, headers, body)` returns what `after(that, status, answer)` is given), e.g. the
+        permission test's `calls.Recorder`."""
         self.port = port
+        self.observer = observer
         self.url = f"http://127.0.0.1:{port}"
         parsed = urllib.parse.urlsplit(upstream)
         self._upstream = (parsed.hostname or "127.0.0.1", parsed.port or 80)
@@ -307,7 +311,10 @@ class FaultProxy:
                             pass
                         if not hold.forward:
                             return self._drop()
+                    observed = proxy.observer.before(service, op, self.command, self.path, self.headers, body) if proxy.observer else None
                     status, headers, answer = self._forward(body)
+                    if proxy.observer:
+                        proxy.observer.after(observed, status, answer)
                     if fault == "drop_after":
                         return self._drop()
                     self._reply(status, headers, answer)

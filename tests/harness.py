@@ -119,9 +119,17 @@ class FunctionError(Exception):
 class Watch:
     """`cargo lambda watch` serving the workspace's functions through the Lambda Invoke API.
 
-    `env` are the function's settings (its Lambda environment variables)."""
+    `env` are the function's settings (its Lambda environment variables). `moto` is the stand-in
+    (anything with a `url`: moto, or a proxy in front of it) that the functions' AWS calls go to.
+
+    Callers reach watch through a front door on `port` that passes every request on unchanged and
+    registers each invocation, with its event and these settings, while it runs
+    (`calls.INVOCATIONS`): the permission test judges each AWS call under the invocation it was
+    made in."""
 
     def __init__(self, moto: Moto, log_dir: Path, env: dict[str, str] | None = None):
+        self.env = dict(env or {})
+        self.inner_port = free_port()
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environment = dict(os.environ)
@@ -138,7 +146,7 @@ class Watch:
         )
         args = [
             _venv_bin("cargo-lambda"), "lambda", "watch", "--ignore-changes",
-            "-A", "127.0.0.1", "-P", str(self.port),
+            "-A", "127.0.0.1", "-P", str(self.inner_port),
         ]
         if env:
             # An env file, not --env-var: that flag splits values on commas (REGIONS=a,b).
@@ -150,7 +158,8 @@ class Watch:
         self.proc = subprocess.Popen(
             args, cwd=ROOT, env=environment, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
-        _wait_for_port(self.port, self.proc, "cargo lambda watch", 60)
+        _wait_for_port(self.inner_port, self.proc, "cargo lambda watch", 60)
+        self.front = _FrontDoor(self.port, f"http://127.0.0.1:{self.inner_port}", self.env)
 
     def invoke(self, function: str, payload: object = None, timeout: float = 900) -> dict:
         """Invokes `function` and returns its JSON answer, or raises FunctionError.
@@ -180,8 +189,88 @@ class Watch:
         return answer
 
     def stop(self) -> None:
+        self.front.stop()
         _stop(self.proc)
         self.log.close()
+
+
+class _FrontDoor:
+    """Passes every request to `cargo lambda watch` unchanged; registers each invocation
+    (`/2015-03-31/functions/<name>/invocations`, `/lambda-url/<name>/...`) while it runs."""
+
+    def __init__(self, port: int, inner: str, env: dict[str, str]):
+        import http.client
+        import http.server
+        import threading
+
+        import calls
+        from calls import INVOCATIONS, Invocation
+
+        target = urllib.parse.urlsplit(inner)
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _handle(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+                name, payload = None, None
+                if path.startswith("/2015-03-31/functions/") and path.endswith("/invocations"):
+                    name = path[len("/2015-03-31/functions/"):-len("/invocations")].split(":function:")[-1].split(":")[0]
+                    try:
+                        payload = json.loads(body or b"null")
+                    except ValueError:
+                        payload = None
+                elif path.startswith("/lambda-url/"):
+                    name = path.split("/")[2]
+                    payload = {"method": self.command, "path": path}
+                invocation = Invocation(name, payload, env) if name else None
+                if invocation:
+                    INVOCATIONS.begin(invocation)
+                    if calls.RECORDER is not None:
+                        calls.RECORDER.event_source_calls(invocation)
+                try:
+                    conn = http.client.HTTPConnection(target.hostname, target.port, timeout=900)
+                    try:
+                        headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "content-length", "connection")}
+                        conn.request(self.command, self.path, body=body if body or self.command in ("POST", "PUT") else None, headers=headers)
+                        resp = conn.getresponse()
+                        answer = resp.read()
+                        out = [(k, v) for k, v in resp.getheaders()
+                               if k.lower() not in ("content-length", "transfer-encoding", "connection")]
+                        status = resp.status
+                    finally:
+                        conn.close()
+                except (ConnectionError, http.client.HTTPException, OSError) as err:
+                    status, out = 502, [("Content-Type", "application/json")]
+                    answer = json.dumps({"errorType": "Runtime.ExitError", "errorMessage": f"watch did not answer: {err}"}).encode()
+                finally:
+                    if invocation:
+                        INVOCATIONS.end(invocation)
+                try:
+                    self.send_response(status)
+                    for k, v in out:
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(answer)))
+                    self.end_headers()
+                    self.wfile.write(answer)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _handle
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class LambdaRouter:
@@ -235,6 +324,7 @@ class LambdaRouter:
                     arn = path[len("/2015-03-31/functions/"):-len("/invocations")]
                     name = arn.split(":function:")[-1].split(":")[0]
                     router.invocations[name] += 1
+                    router.record_invoke(arn)
                     pending = router.faults.get(name) or []
                     if pending:
                         error_type = pending.pop(0)
@@ -249,7 +339,9 @@ class LambdaRouter:
                         answer = json.dumps({"errorType": "Runtime.ExitError", "errorMessage": f"the runtime exited: {err}"}).encode()
                     extra = {"X-Amz-Function-Error": "Unhandled"} if status >= 400 else {}
                     return self._reply(200 if status >= 400 else status, extra, answer)
+                observed = router.observe_before(self.command, self.path, self.headers, body)
                 status, headers, answer = self._relay(f"{moto_url}{self.path}", body)
+                router.observe_after(observed, status, answer)
                 keep = {k: v for k, v in headers.items() if k.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date")}
                 return self._reply(status, keep, answer)
 
@@ -266,6 +358,33 @@ class LambdaRouter:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    # The calls moto's Step Functions engine makes are the state machine's role's calls.
+    STATE_MACHINE = "AlbSchedulerStateMachine"
+
+    def record_invoke(self, arn: str) -> None:
+        import calls
+
+        if calls.RECORDER is not None:
+            function = arn if arn.startswith("arn:") else f"arn:aws:lambda:{REGION}:{calls.ACCOUNT}:function:{arn}"
+            with calls.RECORDER._lock:
+                calls.RECORDER.calls.append(calls.Call(self.STATE_MACHINE, "lambda:InvokeFunction", function, {}, operation="Invoke"))
+
+    def observe_before(self, method: str, path: str, headers, body: bytes):
+        import calls
+        from faults import operation_of, service_of
+
+        if calls.RECORDER is None:
+            return None
+        service = service_of(headers)
+        return calls.RECORDER.before(service, operation_of(method, path, headers, body, service), method, path, headers, body,
+                                     function=self.STATE_MACHINE)
+
+    def observe_after(self, observed, status: int, answer: bytes) -> None:
+        import calls
+
+        if calls.RECORDER is not None:
+            calls.RECORDER.after(observed, status, answer)
 
     def fail_next(self, function: str, error_type: str, times: int = 1) -> None:
         self.faults.setdefault(function, []).extend([error_type] * times)

@@ -179,7 +179,7 @@ def test_night_and_morning_restore_everything(machine, moto, infra):
 
     night = machine.run(legacy_input(infra, now=EVENING, snapshotBucket="alb-snapshots"))
     out = succeeded(night)
-    assert night["states"][:4] == ["Check Existing ALB", "Determine Action", "Delete Route 53 Record", "Delete ALB"]
+    assert night["states"][:5] == ["Check Input", "Check Existing ALB", "Determine Action", "Delete Route 53 Record", "Delete ALB"]
     assert alb(moto) is None and record(moto, infra["zone"]) is None
     assert out["recordStatus"] == "deleted" and out["albDeleted"] is True
     snapshot = json.loads(s3.get_object(Bucket="alb-snapshots", Key=out["snapshotKey"])["Body"].read())
@@ -212,7 +212,7 @@ def test_working_hours_with_everything_in_place_does_nothing(machine, moto, infr
     calls = sum(machine.router.invocations.values())
     result = machine.run(legacy_input(infra, now="2026-11-25T11:00:00+09:00"))
     out = succeeded(result)
-    assert result["states"] == ["Check Existing ALB", "Determine Action", "No Action Required"]
+    assert result["states"] == ["Check Input", "Check Existing ALB", "Determine Action", "No Action Required"]
     assert out["nextStep"] == "Nothing"
     assert (alb(moto)["LoadBalancerArn"], record(moto, infra["zone"])) == before
     assert sum(machine.router.invocations.values()) == calls + 1  # only the check ran
@@ -228,7 +228,7 @@ def test_missing_record_is_repaired(machine, moto, infra):
     result = machine.run(legacy_input(infra, now="2026-11-25T11:00:00+09:00"))
     succeeded(result)
     # The repair path completes the ALB first (idempotent: nothing to add here), then the record.
-    assert result["states"] == ["Check Existing ALB", "Determine Action", "Create ALB", "Create Route 53 Record"]
+    assert result["states"] == ["Check Input", "Check Existing ALB", "Determine Action", "Create ALB", "Create Route 53 Record"]
     assert record(moto, infra["zone"])["AliasTarget"]["DNSName"].rstrip(".") == alb(moto)["DNSName"]
 
 
@@ -265,6 +265,23 @@ def test_permanent_failure_notifies_and_fails_with_its_type(machine, moto, infra
     messages = moto.client("sqs").receive_message(QueueUrl=infra["queue"], WaitTimeSeconds=2)["Messages"]
     body = json.loads(messages[0]["Body"])
     assert "InvalidInput" in body["Message"] and body["Subject"] == "lightsout: ALB working-hours run failed"
+
+
+@pytest.mark.parametrize("doc", ["hello", 42, [], [{"albName": "dev-alb"}], None, {"albname": "dev-alb"}, {"albName": 7}])
+def test_input_that_is_no_alb_event_notifies_and_fails_before_any_function(machine, moto, infra, doc):
+    """Anything but an object with an albName cannot carry the `$.error` a Catch adds (a string or
+    an array has no fields): without the "Check Input" state such an execution failed with
+    States.Runtime on the Catch's ResultPath, and nobody was told."""
+    result = machine.run(doc)
+    assert result["status"] == "FAILED", result
+    assert result["error"] == "InvalidEvent"
+    assert result["states"] == ["Check Input", "Notify Invalid Input", "Invalid Input"]
+    assert sum(machine.router.invocations.values()) == 0
+    messages = moto.client("sqs").receive_message(QueueUrl=infra["queue"], WaitTimeSeconds=2)["Messages"]
+    body = json.loads(messages[0]["Body"])
+    assert body["Subject"] == "lightsout: ALB working-hours run refused its input"
+    assert body["Message"].startswith("The execution input must be a JSON object with albName")
+    assert json.dumps(doc, separators=(",", ":")) in body["Message"]
 
 
 def test_each_function_alone_with_the_sample_events(watch, moto, infra):

@@ -193,6 +193,23 @@ def test_unmanaged_instances_are_refused_and_recorded(watch, moto, queues, ec2):
     assert results["i-0000000000000dead"][0] == "not found"
 
 
+def test_a_spaced_enable_value_is_unmanaged_as_iam_sees_it(watch, moto, queues, ec2):
+    """`" true"` is not `true` to IAM's StringEqualsIgnoreCase, so the consumer's role may not tag,
+    start or stop that instance: were the code to trim it, the batched CreateTags would be denied
+    for the whole request in a real account. The code refuses it alone; the other one is woken."""
+    good = launch(ec2, managed(), state="stopped")[0]
+    spaced = launch(ec2, managed(AUTOSTOP_ENABLE=" true"), state="stopped")[0]
+    code, answer, _ = post(watch, {"action": "wake", "instanceIds": [good, spaced], "until": "2099-01-01T00:00:00Z"})
+    delivered, failed = deliver(watch, moto, queues["main"])
+    assert failed == []
+    assert states(ec2) == {good: "running", spaced: "stopped"}
+    assert "AUTOSTOP_HOLD_UNTIL" in tags_of(ec2, good) and "AUTOSTOP_HOLD_UNTIL" not in tags_of(ec2, spaced)
+    _, recorded, _ = outcome(watch, answer["requestId"])
+    results = {i["instanceId"]: (i["result"], i.get("detail")) for i in recorded["instances"]}
+    assert results[good][0] == "started"
+    assert results[spaced] == ("refused", "not managed: no AUTOSTOP_ENABLE=true tag")
+
+
 def test_the_same_message_delivered_twice_acts_once(watch, moto, queues, ec2):
     box = launch(ec2, managed(), state="stopped")[0]
     post(watch, {"action": "wake", "instanceIds": [box], "until": "2099-01-01T00:00:00Z"})

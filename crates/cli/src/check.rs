@@ -118,10 +118,16 @@ pub fn run(
         ))
         }
         Classification::Unmanaged => {
+            let value = &tags[TAG_ENABLE];
+            let spaces = if value.trim().eq_ignore_ascii_case("true") {
+                " (it has spaces around it: the stack's IAM policy compares the value exactly, in \
+                 any letter case, so the functions may not touch it either; remove the spaces)"
+            } else {
+                ""
+            };
             return Outcome::Ok(format!(
-                "{TAG_ENABLE}=`{}` is not `true`: lightsout never touches this instance.\n",
-                tags[TAG_ENABLE]
-            ))
+                "{TAG_ENABLE}=`{value}` is not `true`{spaces}: lightsout never touches this instance.\n"
+            ));
         }
         Classification::AutoScaling(group) => {
             return Outcome::Ok(format!(
@@ -474,6 +480,15 @@ mod tests {
             panic!()
         };
         assert!(out.contains("never touches this instance"));
+        assert!(!out.contains("spaces"));
+        let Outcome::Ok(out) = check(
+            &[("TIME", "9~18"), ("AUTOSTOP_ENABLE", " true")],
+            "2026-11-25T20:00:00Z",
+        ) else {
+            panic!()
+        };
+        assert!(out.contains("never touches this instance"), "{out}");
+        assert!(out.contains("remove the spaces"), "{out}");
     }
 
     #[test]

@@ -90,12 +90,29 @@ impl CallLimits {
 
 /// The SDK configuration every function loads at start-up: the standard chain (region,
 /// credentials, `AWS_ENDPOINT_URL`) with `limits` on every call.
+///
+/// Every call's User-Agent names the function (`app/<AWS_LAMBDA_FUNCTION_NAME>`), so CloudTrail
+/// shows which function made it, and the test suite attributes each recorded call to the role
+/// that would make it (tests/iam_calls.py).
 pub async fn aws_config(limits: CallLimits) -> aws_types::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+    let loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .timeout_config(limits.timeout_config())
-        .retry_config(limits.retry_config())
-        .load()
-        .await
+        .retry_config(limits.retry_config());
+    let loader = match app_name(std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok().as_deref()) {
+        Some(name) => loader.app_name(name),
+        None => loader,
+    };
+    loader.load().await
+}
+
+/// The User-Agent app name for a function name. Lambda names (letters, digits, `-`, `_`) are
+/// valid app names; anything else (none set, or characters a User-Agent token cannot carry)
+/// gives none rather than a failed start.
+fn app_name(function_name: Option<&str>) -> Option<aws_types::app_name::AppName> {
+    let name = function_name?.trim();
+    // A Lambda function name is at most 64 characters; the SDK warns above 50, so cut there.
+    let name: String = name.chars().take(50).collect();
+    aws_types::app_name::AppName::new(name).ok()
 }
 
 /// The AWS error code and message of a failed SDK call, as reports and error types use them.
@@ -239,6 +256,22 @@ mod tests {
             assert!(limits.operation.as_secs() < lambda_timeout);
             assert_eq!(limits.retry_config().max_attempts(), 3);
         }
+    }
+
+    #[test]
+    fn calls_name_the_function_when_its_name_can_be_a_user_agent_token() {
+        fn name(function: Option<&str>) -> Option<String> {
+            app_name(function).map(|a| a.to_string())
+        }
+        assert_eq!(name(Some("sqs-consumer")).as_deref(), Some("sqs-consumer"));
+        assert_eq!(
+            name(Some("lightsout-dev-SqsConsumerFunction-AbC_12")).as_deref(),
+            Some("lightsout-dev-SqsConsumerFunction-AbC_12")
+        );
+        assert_eq!(name(Some(&"f".repeat(64))).map(|n| n.len()), Some(50));
+        assert_eq!(name(None), None);
+        assert_eq!(name(Some("")), None);
+        assert_eq!(name(Some("two words")), None);
     }
 }
 

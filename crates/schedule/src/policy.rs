@@ -110,8 +110,13 @@ pub enum Classification {
 }
 
 /// Is this `AUTOSTOP_ENABLE` value "true" in any letter case?
+///
+/// Exactly the test the stack's IAM policies make (`StringEqualsIgnoreCase` on
+/// `aws:ResourceTag/AUTOSTOP_ENABLE` = `true`): no trimming, so a value with a stray space is
+/// unmanaged here too. Were the two to differ, the code would act on instances its role may not
+/// touch, and one such instance fails a whole batched call (template.yaml, RELIABILITY.md).
 pub fn is_enabled(value: Option<&str>) -> bool {
-    value.is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+    value.is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 /// Every letter-case spelling of `true`, for an EC2 server-side tag filter (tag values are
@@ -240,13 +245,14 @@ mod tests {
 
     #[test]
     fn enable_in_any_case_else_unmanaged() {
-        for v in ["true", "TRUE", "True", "tRuE", " true "] {
+        for v in ["true", "TRUE", "True", "tRuE"] {
             assert!(matches!(
                 classify(&tags(&[(TAG_ENABLE, v), (TAG_TIME, "9~18")]), Tz::UTC),
                 Classification::Managed(_)
             ));
         }
-        for v in ["false", "yes", "1", "", "truee"] {
+        // Spaces are not trimmed: IAM's StringEqualsIgnoreCase would not match them either.
+        for v in ["false", "yes", "1", "", "truee", " true", "true ", " true ", "true\n"] {
             assert_eq!(
                 classify(&tags(&[(TAG_ENABLE, v), (TAG_TIME, "9~18")]), Tz::UTC),
                 Classification::Unmanaged

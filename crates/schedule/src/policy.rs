@@ -252,7 +252,9 @@ mod tests {
             ));
         }
         // Spaces are not trimmed: IAM's StringEqualsIgnoreCase would not match them either.
-        for v in ["false", "yes", "1", "", "truee", " true", "true ", " true ", "true\n"] {
+        for v in [
+            "false", "yes", "1", "", "truee", " true", "true ", " true ", "true\n",
+        ] {
             assert_eq!(
                 classify(&tags(&[(TAG_ENABLE, v), (TAG_TIME, "9~18")]), Tz::UTC),
                 Classification::Unmanaged

@@ -58,7 +58,7 @@ node_modules: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch node_modules
 
-integration: setup
+integration: setup node_modules
 	cargo build --workspace
 	$(PY) -m pytest tests
 

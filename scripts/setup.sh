@@ -3,7 +3,8 @@
 # registries: a venv at .venv with the pinned tools of scripts/requirements.txt (moto, cargo-lambda,
 # ziglang, boto3, pytest, cfn-lint with the serverless rules, aws-sam-cli), and one at .venv-checkov
 # with checkov (scripts/requirements-checkov.txt), whose own pins (boto3 among them) conflict with
-# the first. Re-running it is cheap: it reinstalls a venv only when its requirements change.
+# the first, and one at .venv-ministack with ministack (scripts/requirements-ministack.txt), the
+# second, independent AWS stand-in, which pins its own botocore. Re-running it is cheap: it reinstalls a venv only when its requirements change.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,8 +27,9 @@ install() {
 
 install .venv scripts/requirements.txt
 install .venv-checkov scripts/requirements-checkov.txt
+install .venv-ministack scripts/requirements-ministack.txt
 
 for tool in cargo rustc; do
   command -v "$tool" >/dev/null || { echo "setup: $tool not found; install Rust (rustup) first" >&2; exit 1; }
 done
-echo "setup: ready ($(.venv/bin/cargo-lambda lambda --version 2>/dev/null || echo cargo-lambda), $(.venv/bin/python -c 'import moto; print("moto", moto.__version__)'), checkov $(.venv-checkov/bin/checkov --version 2>/dev/null))" >&2
+echo "setup: ready ($(.venv/bin/cargo-lambda lambda --version 2>/dev/null || echo cargo-lambda), $(.venv/bin/python -c 'import moto; print("moto", moto.__version__)'), checkov $(.venv-checkov/bin/checkov --version 2>/dev/null), ministack $(.venv-ministack/bin/python -c 'import importlib.metadata as m; print(m.version("ministack"))'))" >&2

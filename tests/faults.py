@@ -294,6 +294,9 @@ class FaultProxy:
                 op = operation_of(self.command, self.path, self.headers, body, service)
                 rule = proxy._decide(service, op, self.path)
                 fault = rule.fault if rule else None
+                # Seen as it arrives: a call held until its function was killed still belongs to
+                # the invocation that made it.
+                observed = proxy.observer.before(service, op, self.command, self.path, self.headers, body) if proxy.observer else None
                 try:
                     if fault in ("throttle", "500", "503"):
                         status, headers, answer = fault_answer(service, fault, self.headers.get("X-Amz-Target"))
@@ -311,7 +314,6 @@ class FaultProxy:
                             pass
                         if not hold.forward:
                             return self._drop()
-                    observed = proxy.observer.before(service, op, self.command, self.path, self.headers, body) if proxy.observer else None
                     status, headers, answer = self._forward(body)
                     if proxy.observer:
                         proxy.observer.after(observed, status, answer)

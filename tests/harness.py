@@ -223,7 +223,7 @@ class _FrontDoor:
                     name = path[len("/2015-03-31/functions/"):-len("/invocations")].split(":function:")[-1].split(":")[0]
                     try:
                         payload = json.loads(body or b"null")
-                    except ValueError:
+                    except (ValueError, RecursionError):  # the bad-input tests send such bodies
                         payload = None
                 elif path.startswith("/lambda-url/"):
                     name = path.split("/")[2]

@@ -319,3 +319,62 @@ def allowed(deployment: Deployment, role_id: str, requests: list[Request]) -> li
 def write_json(path: Path, value: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(value, indent=1, sort_keys=True, default=str))
+
+
+# --- the table of what each role may do (docs/permissions.md) -------------------------------------
+
+# The deployment the table describes: every optional part on, placeholder names for the parameters.
+TABLE_PARAMETERS = {"AlbName": "ALB_NAME", "AlbHostedZoneId": "ZONE_ID", "AlbDomainName": "DOMAIN",
+                    "OperatorEmail": "ops@example.com", "ApiAuthorization": "NONE"}
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else value
+    return text.replace("arn:aws:", "").replace("-1A2B3C4D5E6F", "-…").replace(ACCOUNT, "ACCOUNT").replace(REGION, "REGION").replace("|", "\\|")
+
+
+def role_table() -> str:
+    """Markdown: for every role the template creates, each Allow statement's actions, resources and
+    conditions, resolved for a stack named `lightsout` (ACCOUNT, REGION, ALB_NAME, ZONE_ID, DOMAIN
+    stand for the account, region and stack parameters)."""
+    d = Deployment(TABLE_PARAMETERS, physical={"AlbSnapshotBucket": {"Ref": "SNAPSHOT_BUCKET"},
+                                              "OutcomesBucket": {"Ref": "OUTCOMES_BUCKET"}})
+    holders = {}
+    for logical, resource in d.resources.items():
+        if resource["Type"] in ("AWS::Lambda::Function", "AWS::StepFunctions::StateMachine", "AWS::Scheduler::Schedule"):
+            holders[d.role_of(logical)] = logical
+    lines = [
+        "# What each role may do",
+        "",
+        "Generated from template.yaml by `python tests/iam_eval.py docs/permissions.md` (the SAM",
+        "translation, resolved for a stack named `lightsout` with every optional part deployed);",
+        "tests/test_service_rules.py fails when this file and the template differ. ACCOUNT, REGION,",
+        "ALB_NAME, ZONE_ID, DOMAIN, SNAPSHOT_BUCKET and OUTCOMES_BUCKET stand for the account, the",
+        "region, the stack parameters and the buckets the stack creates; `lightsout-<Resource>-…`",
+        "for the names CloudFormation generates. Every function role also has AWS's",
+        "AWSLambdaBasicExecutionRole (write its own logs).",
+        "",
+        "| role of | statement | actions | resources | condition |",
+        "|---|---|---|---|---|",
+    ]
+    for role in sorted(holders, key=lambda r: holders[r]):
+        for policy in d.identity_policies(role):
+            if policy["name"] == "AWSLambdaBasicExecutionRole":
+                continue
+            for statement in as_list(policy["policy"].get("Statement")):
+                if statement.get("Effect") != "Allow":
+                    continue
+                actions = ", ".join(f"`{a}`" for a in as_list(statement.get("Action")))
+                resources = "<br>".join(f"`{_short(r)}`" for r in as_list(statement.get("Resource")))
+                condition = f"`{_short(statement['Condition'])}`" if statement.get("Condition") else ""
+                lines.append(f"| {holders[role]} | {statement.get('Sid', policy['name'])} | {actions} | {resources} | {condition} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 2:
+        sys.exit("usage: python tests/iam_eval.py docs/permissions.md")
+    Path(sys.argv[1]).parent.mkdir(parents=True, exist_ok=True)
+    Path(sys.argv[1]).write_text(role_table())

@@ -119,7 +119,7 @@ def test_create_alb_killed_between_alb_and_listeners_next_run_completes_it(workf
     router.watch_url = sandbox().url
     again = workflow.run(legacy_input(infra, now=LATER_MORNING))
     assert again["status"] == "SUCCEEDED", again
-    assert again["states"] == ["Check Existing ALB", "Determine Action", "Create ALB", "Create Route 53 Record"]
+    assert again["states"] == ["Check Input", "Check Existing ALB", "Determine Action", "Create ALB", "Create Route 53 Record"]
     lb = alb(moto)
     assert lb["LoadBalancerArn"] == half["LoadBalancerArn"]
     assert sorted(listeners(moto, lb["LoadBalancerArn"])) == [80, 443]

@@ -503,7 +503,7 @@ def test_workflow_completes_an_alb_left_without_listeners(workflow, proxy, moto,
     proxy.clear()
     again = workflow.run(legacy_input(infra, now="2026-11-25T11:00:00+09:00"))
     assert again["status"] == "SUCCEEDED", again
-    assert again["states"] == ["Check Existing ALB", "Determine Action", "Create ALB", "Create Route 53 Record"]
+    assert again["states"] == ["Check Input", "Check Existing ALB", "Determine Action", "Create ALB", "Create Route 53 Record"]
     lb = alb(moto)
     assert lb["LoadBalancerArn"] == bare["LoadBalancerArn"]
     assert sorted(listeners(moto, lb["LoadBalancerArn"])) == [80, 443]

@@ -27,7 +27,7 @@ import re
 
 import pytest
 
-from iam_eval import ACCOUNT, REGION, Deployment, Request, allowed, as_list, simulate
+from iam_eval import Deployment, Request, allowed, as_list, role_table, simulate
 from sam import ALB, EVERYTHING, PARAMETER_SETS, ROOT, source
 
 ASL = ROOT / "statemachine" / "alb-scheduler.asl.json"
@@ -287,3 +287,10 @@ def test_every_task_times_out_after_its_function_and_retries_what_aws_recommends
             retried = {e for r in state.get("Retry", []) for e in r["ErrorEquals"]}
             assert LAMBDA_RETRY <= retried, f"{name}: does not retry {sorted(LAMBDA_RETRY - retried)}"
             assert "States.Timeout" in retried, f"{name}: a timed-out (idempotent) task is not retried"
+
+
+# --- the documented table of what each role may do ----------------------------------------------
+
+def test_the_permissions_table_in_the_docs_is_the_templates():
+    written = (ROOT / "docs" / "permissions.md").read_text()
+    assert written == role_table(), "docs/permissions.md is out of date: run `python tests/iam_eval.py docs/permissions.md`"

@@ -52,6 +52,20 @@ pub enum Target {
 }
 
 impl Target {
+    /// Is this instance one the request names? The consumer checks what DescribeInstances
+    /// answered against the request itself, so an endpoint that ignores a filter (one local
+    /// stand-in ignores `instance-id`) never widens a request to instances it did not name.
+    pub fn selects(
+        &self,
+        instance_id: &str,
+        tags: &std::collections::BTreeMap<String, String>,
+    ) -> bool {
+        match self {
+            Target::InstanceIds(ids) => ids.iter().any(|id| id == instance_id),
+            Target::Tag(t) => tags.get(&t.key) == Some(&t.value),
+        }
+    }
+
     /// A stable name for the target: the FIFO message group (requests for the same instances are
     /// carried out in order).
     pub fn group(&self) -> String {
@@ -781,5 +795,28 @@ mod tests {
             "refused"
         );
         assert_eq!(Outcome::status_of(&[]), "refused");
+    }
+}
+
+#[cfg(test)]
+mod selects_tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn a_target_selects_only_what_it_names() {
+        let tags: BTreeMap<String, String> = [("Team".to_string(), "api".to_string())].into();
+        let ids = Target::InstanceIds(vec!["i-0123456789abcdef0".into()]);
+        assert!(ids.selects("i-0123456789abcdef0", &tags));
+        assert!(!ids.selects("i-0123456789abcdef1", &tags));
+        let tag = |v: &str| {
+            Target::Tag(TagSelector {
+                key: "Team".into(),
+                value: v.into(),
+            })
+        };
+        assert!(tag("api").selects("i-1", &tags));
+        assert!(!tag("API").selects("i-1", &tags));
+        assert!(!tag("api").selects("i-1", &BTreeMap::new()));
     }
 }

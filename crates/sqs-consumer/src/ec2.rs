@@ -357,6 +357,18 @@ impl Ec2 {
                 if !seen.insert(id.to_string()) {
                     continue;
                 }
+                let tags: BTreeMap<String, String> = instance
+                    .tags()
+                    .iter()
+                    .filter_map(|t| {
+                        Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))
+                    })
+                    .collect();
+                // The filters already say this; checked again so that an endpoint that ignores
+                // one can never widen the request (README, "Testing notes").
+                if !target.selects(id, &tags) {
+                    continue;
+                }
                 found.push(Found {
                     id: id.to_string(),
                     state: instance
@@ -364,13 +376,7 @@ impl Ec2 {
                         .and_then(|s| s.name())
                         .map_or("", |n| n.as_str())
                         .to_string(),
-                    tags: instance
-                        .tags()
-                        .iter()
-                        .filter_map(|t| {
-                            Some((t.key()?.to_string(), t.value().unwrap_or("").to_string()))
-                        })
-                        .collect(),
+                    tags,
                 });
             }
         }

@@ -29,8 +29,13 @@ demo: setup
 	cargo build --workspace
 	$(PY) scripts/demo.py
 
-test: setup lint unit template integration sam-build
-	@echo "make test: all checks passed"
+# One phase after another, each timed (CI's log then shows where its minutes go).
+TEST_PHASES := setup lint unit template integration sam-build
+test:
+	@total=$$SECONDS; for phase in $(TEST_PHASES); do \
+	  start=$$SECONDS; $(MAKE) --no-print-directory $$phase || { echo "make test: $$phase FAILED"; exit 1; }; \
+	  echo "make test: $$phase took $$((SECONDS - start)) s"; \
+	done; echo "make test: all checks passed in $$((SECONDS - total)) s"
 
 lint:
 	cargo fmt --all --check
@@ -60,7 +65,7 @@ node_modules: package.json package-lock.json
 
 integration: setup node_modules
 	cargo build --workspace
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests --durations=25
 
 build: setup
 	@if rustup target list --installed 2>/dev/null | grep -q aarch64-unknown-linux-gnu; then \

@@ -3,7 +3,7 @@ statemachine/alb-scheduler.asl.json by moto's Step Functions interpreter**, whos
 the real function binaries through `cargo lambda watch` (via harness.LambdaRouter). Outcomes are read
 from moto with boto3.
 
-Where moto differs from AWS (../shared/notes/local-aws.md): load balancers are active at once; an
+Where moto differs from AWS: load balancers are active at once; an
 ALB's canonical hosted zone id is a fixed fake; Route 53 DELETE is lax, so the functions look a
 record up before deleting it and these tests assert on the records left, not on the error of a
 wrong DELETE.

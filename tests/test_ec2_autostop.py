@@ -1,7 +1,7 @@
 """Black-box tests of `ec2-autostop`: the real binary, invoked through the Lambda Invoke API that
 `cargo lambda watch` serves, against moto; outcomes are read from moto with boto3.
 
-Where moto differs from AWS (see ../shared/notes/local-aws.md) the tests avoid depending on it:
+Where moto differs from AWS the tests avoid depending on it:
 - state changes are instant, so a stop is asserted as `stopped`, never `stopping`;
 - `Hibernate=true` is always accepted, so the refused-hibernation fallback is covered by the
   crate's unit tests (a fake EC2), not here;

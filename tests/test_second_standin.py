@@ -25,6 +25,7 @@ import pytest
 import test_alb_workflow as alb_flow
 import test_ec2_autostop as autostop
 import test_requests as pipeline
+import test_state_machine_local as local_sfn
 from conftest import LOG_DIR, REQUEST_SETTINGS
 from harness import REGION, ROOT, FunctionError, Watch, auto_scaling_group, launch, states, tags_of
 from standins import DIFFERENCES, Ministack
@@ -388,6 +389,72 @@ def test_dualstack_gets_a_and_aaaa_aliases(watch, ministack, infra, snapshots):
     out = watch.invoke("delete-route53-record", sample(infra, "alb-delete-record.json", https=False, **doc, **live(created)))
     assert out["recordStatus"] == "deleted"
     assert alb_flow.record(ministack, infra["zone"], "A") is None and alb_flow.record(ministack, infra["zone"], "AAAA") is None
+
+
+# --- (d) the whole workflow: the second ASL interpreter with its Tasks on ministack ---------------
+#
+# The workflow runs in aws-local-stepfunctions (tests/test_state_machine_local.py's LocalMachine,
+# the repo's definition file) with every Lambda Task served by the real binaries pointed at
+# ministack, and its SNS Tasks publishing to ministack. (ministack's own Step Functions would need
+# each function deployed to its Lambda as a zip, which it runs behind a minimal Runtime API: not
+# done here.) HTTP only, as above: the
+# snapshot of an HTTPS listener needs DescribeListenerCertificates (elbv2.listener_certificates).
+
+
+def http_only(infra, **extra) -> dict:
+    doc = alb_flow.legacy_input(infra, **extra)
+    doc["targetGroups"] = [t for t in doc["targetGroups"] if t["listenerProtocol"] == "HTTP"]
+    return doc
+
+
+@pytest.fixture
+def machine(watch, ministack, infra):
+    return local_sfn.local_machine(ministack, watch, infra)
+
+
+def test_night_and_morning_through_the_state_machine(machine, ministack, infra, snapshots):
+    elb = ministack.client("elbv2")
+    first = machine.run(http_only(infra, now=alb_flow.MORNING, snapshotBucket=snapshots))
+    assert first["status"] == "SUCCEEDED", first
+    assert first["states"] == ["Check Input", "Check Existing ALB", "Determine Action", "Create ALB", "Create Route 53 Record"]
+    lb = alb_flow.alb(ministack)
+    http = alb_flow.listeners(ministack, lb["LoadBalancerArn"])[80]
+    elb.create_rule(
+        ListenerArn=http["ListenerArn"], Priority=10,
+        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/ws*"]}}],
+        Actions=[{"Type": "forward", "TargetGroupArn": infra["ws"]}],
+    )
+    assert alb_flow.record(ministack, infra["zone"])["AliasTarget"]["DNSName"].rstrip(".") == lb["DNSName"]
+
+    night = machine.run(http_only(infra, now=alb_flow.EVENING, snapshotBucket=snapshots))
+    assert night["status"] == "SUCCEEDED", night
+    assert night["states"] == ["Check Input", "Check Existing ALB", "Determine Action", "Delete Route 53 Record", "Delete ALB"]
+    assert alb_flow.alb(ministack) is None and alb_flow.record(ministack, infra["zone"]) is None
+    saved = json.loads(ministack.client("s3").get_object(Bucket=snapshots, Key=night["output"]["snapshotKey"])["Body"].read())
+    assert saved["listeners"][0]["rules"][0]["conditions"][0]["values"] == ["/ws*"]
+
+    morning = machine.run(http_only(infra, now=alb_flow.NEXT_MORNING, snapshotBucket=snapshots))
+    assert morning["status"] == "SUCCEEDED", morning
+    assert morning["output"]["restoredFromSnapshot"] is True
+    again = alb_flow.alb(ministack)
+    assert again["LoadBalancerArn"] != lb["LoadBalancerArn"]
+    http = alb_flow.listeners(ministack, again["LoadBalancerArn"])[80]
+    rules = [r for r in elb.describe_rules(ListenerArn=http["ListenerArn"])["Rules"] if not r["IsDefault"]]
+    assert len(rules) == 1 and rules[0]["Actions"][0]["TargetGroupArn"] == infra["ws"]
+    assert alb_flow.record(ministack, infra["zone"])["AliasTarget"]["DNSName"].rstrip(".") == again["DNSName"]
+    assert first["published"] == night["published"] == morning["published"] == []
+
+
+def test_a_failing_function_is_notified_through_ministacks_sns(machine, ministack, infra):
+    """A function's refusal (an HTTPS listener without a certificate) goes through Notify Failure:
+    the message is published to ministack's topic and reaches its subscribed queue."""
+    doc = alb_flow.legacy_input(infra, now=alb_flow.MORNING, certificateArn="")
+    result = machine.run(doc)
+    assert result["status"] == "FAILED" and result["error"] == "InvalidInput", result
+    assert result["states"] == ["Check Input", "Check Existing ALB", "Notify Failure", "Failed"]
+    [body] = local_sfn.messages(ministack, infra)
+    assert body["Subject"] == local_sfn.FAILED_SUBJECT
+    assert alb_flow.alb(ministack) is None
 
 
 # --- canaries: the differences the tests above work around still hold -----------------------------

@@ -113,25 +113,34 @@ class LocalMachine:
         return result
 
 
-@pytest.fixture(scope="module")
-def warm(watch):
-    """Each function invoked once, directly: `cargo lambda watch` compiles a function on its first
-    invocation, which can take longer than the Task's TimeoutSeconds (40 s) that this interpreter
-    enforces. An empty event is refused by every function, after it has started."""
+def warm_up(watch) -> None:
+    """Each function invoked once, directly, the first time a `watch` is used here: `cargo lambda
+    watch` compiles a function on its first invocation, which can take longer than the Task's
+    TimeoutSeconds (40 s) that this interpreter enforces. An empty event is refused by every
+    function, after it has started."""
+    if getattr(watch, "warmed_up", False):
+        return
     for name in FUNCTIONS.values():
         try:
             watch.invoke(name, {}, timeout=900)
         except FunctionError:
             pass
-    return True
+    watch.warmed_up = True
 
 
-@pytest.fixture
-def local(moto, watch, infra, warm):
+def local_machine(standin, watch, infra) -> LocalMachine:
+    """The interpreter with its Tasks on `watch` (the binaries) and `standin` (SNS); each function
+    invoked once first (see `warm_up`)."""
     node = shutil.which("node")
     assert node, "node is not on PATH (tests/asl/run.mjs needs Node 20 or later)"
     assert PACKAGE.exists(), "node_modules/aws-local-stepfunctions is missing: run `npm ci`"
-    return LocalMachine(node, moto, watch, infra)
+    warm_up(watch)
+    return LocalMachine(node, standin, watch, infra)
+
+
+@pytest.fixture
+def local(moto, watch, infra):
+    return local_machine(moto, watch, infra)
 
 
 def succeeded(result) -> dict:

@@ -137,7 +137,7 @@ bench: setup
 	@command -v wrk >/dev/null || apt-get install -y -q wrk || echo "bench: wrk could not be installed; the pipeline part needs it"
 	cargo build --release --workspace
 	@# One small function under each alternative profile, to compare against `release`.
-	for profile in release-z release-fat release-plain; do \
+	for profile in release-thin release-z release-fat release-plain; do \
 	  cargo build -p delete-route53-record --profile $$profile || exit 1; \
 	done
 	@# arm64 sizes, where the aarch64 target is (or can be) installed; zig (ziglang) links.

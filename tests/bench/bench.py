@@ -366,7 +366,8 @@ def ec2_scale(moto: Moto, proxy: CountingProxy, sizes: list[int]) -> list[dict]:
 
 
 PROFILES = {
-    "release": "opt-level s, thin LTO, 1 CGU, strip, panic=abort (the project's)",
+    "release": "opt-level s, no LTO, 1 CGU, strip, panic=abort (the project's)",
+    "release-thin": "as release, thin LTO",
     "release-z": "as release, opt-level z",
     "release-fat": "as release, fat LTO",
     "release-plain": "opt-level 3, no LTO, 16 CGU, strip, panic=unwind",

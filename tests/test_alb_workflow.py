@@ -63,6 +63,16 @@ def infra(moto):
     }
 
 
+def add_ws_rule(moto, infra, listener_arn: str) -> None:
+    """A rule configured by hand after the ALB was made (/ws* → the ws target group): only the
+    snapshot can bring it back."""
+    moto.client("elbv2").create_rule(
+        ListenerArn=listener_arn, Priority=10,
+        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/ws*"]}}],
+        Actions=[{"Type": "forward", "TargetGroupArn": infra["ws"]}],
+    )
+
+
 def legacy_input(infra, **extra) -> dict:
     """The input document exactly as existing users send it, plus `extra`."""
     doc = {
@@ -167,11 +177,7 @@ def test_night_and_morning_restore_everything(machine, moto, infra):
     first = alb(moto)
     https = listeners(moto, first["LoadBalancerArn"])[443]
     # Configured by hand after the ALB was first made: a websocket rule, idle timeout, tags.
-    elb.create_rule(
-        ListenerArn=https["ListenerArn"], Priority=10,
-        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/ws*"]}}],
-        Actions=[{"Type": "forward", "TargetGroupArn": infra["ws"]}],
-    )
+    add_ws_rule(moto, infra, https["ListenerArn"])
     elb.modify_load_balancer_attributes(
         LoadBalancerArn=first["LoadBalancerArn"], Attributes=[{"Key": "idle_timeout.timeout_seconds", "Value": "300"}]
     )

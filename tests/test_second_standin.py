@@ -302,11 +302,7 @@ def test_night_and_morning_restore_http_only(watch, ministack, infra, snapshots)
     elb = ministack.client("elbv2")
     first = watch.invoke("create-alb", sample(infra, "alb-create.json", https=False))
     http = alb_flow.listeners(ministack, first["albArn"])[80]
-    elb.create_rule(
-        ListenerArn=http["ListenerArn"], Priority=10,
-        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/ws*"]}}],
-        Actions=[{"Type": "forward", "TargetGroupArn": infra["ws"]}],
-    )
+    alb_flow.add_ws_rule(ministack, infra, http["ListenerArn"])
     elb.modify_load_balancer_attributes(
         LoadBalancerArn=first["albArn"], Attributes=[{"Key": "idle_timeout.timeout_seconds", "Value": "300"}]
     )
@@ -419,11 +415,7 @@ def test_night_and_morning_through_the_state_machine(machine, ministack, infra, 
     assert first["states"] == ["Check Input", "Check Existing ALB", "Determine Action", "Create ALB", "Create Route 53 Record"]
     lb = alb_flow.alb(ministack)
     http = alb_flow.listeners(ministack, lb["LoadBalancerArn"])[80]
-    elb.create_rule(
-        ListenerArn=http["ListenerArn"], Priority=10,
-        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/ws*"]}}],
-        Actions=[{"Type": "forward", "TargetGroupArn": infra["ws"]}],
-    )
+    alb_flow.add_ws_rule(ministack, infra, http["ListenerArn"])
     assert alb_flow.record(ministack, infra["zone"])["AliasTarget"]["DNSName"].rstrip(".") == lb["DNSName"]
 
     night = machine.run(http_only(infra, now=alb_flow.EVENING, snapshotBucket=snapshots))

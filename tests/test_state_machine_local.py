@@ -51,6 +51,7 @@ from test_alb_workflow import (  # noqa: F401 - infra is a fixture
     MORNING,
     NEXT_MORNING,
     REGION,
+    add_ws_rule,
     alb,
     infra,
     legacy_input,
@@ -188,11 +189,7 @@ def test_night_deletes_record_then_alb_with_a_snapshot_and_morning_restores(loca
     first = alb(moto)
     https = listeners(moto, first["LoadBalancerArn"])[443]
     # Configured by hand after the ALB was first made: a rule, which only the snapshot can restore.
-    elb.create_rule(
-        ListenerArn=https["ListenerArn"], Priority=10,
-        Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/ws*"]}}],
-        Actions=[{"Type": "forward", "TargetGroupArn": infra["ws"]}],
-    )
+    add_ws_rule(moto, infra, https["ListenerArn"])
 
     night = local.run(legacy_input(infra, now=EVENING, snapshotBucket="alb-snapshots"))
     out = succeeded(night)

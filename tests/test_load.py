@@ -51,13 +51,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "bench"))
 
 from pipeline import EventSourceMapping, LambdaService, dead_letters, make_pipeline, outcomes, sqs_records  # noqa: E402
 
-LOAD_SECONDS = 30
+# The load is a number of requests, not a length of time, so that a slower machine makes the
+# test longer rather than weaker: the clients stop when the instances run out. LOAD_CAP_S only
+# keeps a hung producer from holding the suite; it is far beyond what the load takes (~20 s on
+# an idle 2-core machine, ~50 s on a busy one).
+LOAD_CAP_S = 240
 CLIENTS = 16
 PRODUCERS = 3
 CONSUMERS = 3
 POLLERS = 4
 VISIBILITY_TIMEOUT = 10
-MAX_REQUESTS = 1000  # instances are launched for this many; the clients stop early if they run out
+MAX_REQUESTS = 400  # instances are launched for this many; the clients stop when they run out
 # StopInstances answers 503 to every call for this window of the load (seconds from its start):
 # longer than two visibility timeouts, so the sleeps received early in it fail three times and are
 # dead-lettered.
@@ -184,6 +188,7 @@ class Load:
         self.lock = threading.Lock()
         self.n = 0
         self.sent: dict[str, dict] = {}  # Idempotency-Key → what was asked and answered
+        self.ran_out = False  # every instance of a pool had its request (the load is complete)
 
     def _next(self) -> tuple[str, str, bytes] | None:
         with self.lock:
@@ -193,6 +198,7 @@ class Load:
             if kind in ("wake", "sleep"):
                 instance = next(self.pools[kind], None)
                 if instance is None:
+                    self.ran_out = True
                     return None
             else:
                 instance = self.unmanaged[n % len(self.unmanaged)]
@@ -294,7 +300,7 @@ def test_load_with_faults_loses_nothing_and_acts_at_most_once(moto, pipeline, ca
     started = time.monotonic()
     setup_s = started - t0
     outage_thread.start()
-    load.run(LOAD_SECONDS)
+    load.run(LOAD_CAP_S)
     load_s = time.monotonic() - started
     outage_thread.join()
     drained = esm.wait_drained(timeout=120)
@@ -387,7 +393,7 @@ def test_load_with_faults_loses_nothing_and_acts_at_most_once(moto, pipeline, ca
         "requests delivered more than once": mapping["redelivered"],
     }
     lines = [
-        f"Load: {CLIENTS} clients for {LOAD_SECONDS} s ({load_s:.0f} s with the stragglers), {PRODUCERS} producer and "
+        f"Load: {CLIENTS} clients, {len(sent)} requests in {load_s:.0f} s, {PRODUCERS} producer and "
         f"{CONSUMERS} consumer instances (debug builds), {POLLERS} event source mapping pollers, visibility timeout "
         f"{VISIBILITY_TIMEOUT} s, StopInstances down from {OUTAGE[0]:.0f} s to {OUTAGE[1]:.0f} s; drained: {drained} "
         f"({drain_s:.0f} s after the load; set-up {setup_s:.0f} s).",
@@ -407,8 +413,11 @@ def test_load_with_faults_loses_nothing_and_acts_at_most_once(moto, pipeline, ca
     with capsys.disabled():
         print("\n" + report)
 
+    assert load.ran_out, f"the clients sent {len(sent)} requests in {LOAD_CAP_S} s and did not finish"
     assert drained, f"the queue did not drain: {mapping}"
-    assert len(accepted) > 300, "too little load to mean anything"
+    # Of the ~400 requests (MAX_REQUESTS) 5 % are invalid on purpose; the careful client's retries get
+    # nearly all the others accepted (95 % of them in the recorded runs) despite the faults.
+    assert len(accepted) > 300, f"the producer accepted only {len(accepted)} of {len(sent)} requests"
     assert len(dead_lettered) > 0, "the StopInstances outage should have dead-lettered some sleeps"
     assert lost == [], f"accepted but neither carried out nor dead-lettered: {lost[:10]}"
     assert double_acted == [], [(k, sent[k], k in queued_twice, esm.deliveries[k], sorted(acted[sent[k]["instance"]]))
@@ -461,7 +470,12 @@ def test_a_5xx_says_whether_the_request_may_have_been_queued(moto, pipeline):
     esm = EventSourceMapping(moto.url, pipeline["queue"], service.invoker("sqs-consumer"), pollers=POLLERS).start()
     assert esm.wait_drained(timeout=60)
     esm.stop()
-    assert esm.deliveries["wake-1"] == 4 and "refused-1" not in esm.deliveries
+    # Four copies, each delivered and deleted. A copy received while another holds the request's
+    # claim fails its delivery and is received again after the visibility timeout (then it finds
+    # the outcome), so deliveries may exceed four: count the copies, not the deliveries.
+    assert len(esm.message_ids["wake-1"]) == 4, dict(esm.message_ids)
+    assert esm.acknowledged["wake-1"] == 4, (esm.deliveries, esm.acknowledged)
+    assert "refused-1" not in esm.deliveries
     assert states(ec2, [box]) == {box: "running"}
     assert len(pipeline["recorder"].acted()[box]) == 1, "one StartInstances call (with its SDK retries) for four copies"
     assert set(outcomes(moto.url, pipeline["bucket"])) == {"wake-1"}

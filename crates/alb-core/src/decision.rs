@@ -20,8 +20,10 @@ pub fn should_exist(event: &AlbEvent) -> (bool, String) {
     (wanted == Wanted::Running, reason)
 }
 
-/// What the state machine's "Determine Action" choice will pick, for reports and the CLI.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the workflow does next: CheckExistingALB decides it (`nextStep` in the event) and the
+/// state machine's "Determine Action" choice routes on it, so the routing is decided here only
+/// (the CLI's test checks the ASL file against [`NextStep::ALL`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub enum NextStep {
     /// ALB exists and should not: delete the record, then the ALB.
     Delete,
@@ -31,6 +33,26 @@ pub enum NextStep {
     /// between CreateLoadBalancer and its listeners leaves one without them), then the record.
     RepairRecord,
     Nothing,
+}
+
+impl NextStep {
+    /// Every step, in the order "Determine Action" lists them (`Nothing` is its default).
+    pub const ALL: [NextStep; 4] = [
+        NextStep::Delete,
+        NextStep::Create,
+        NextStep::RepairRecord,
+        NextStep::Nothing,
+    ];
+
+    /// The value of `nextStep` in the event.
+    pub fn name(self) -> &'static str {
+        match self {
+            NextStep::Delete => "Delete",
+            NextStep::Create => "Create",
+            NextStep::RepairRecord => "RepairRecord",
+            NextStep::Nothing => "Nothing",
+        }
+    }
 }
 
 pub fn next_step(alb_exists: bool, should_exist: bool, record_exists: bool) -> NextStep {

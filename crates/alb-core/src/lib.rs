@@ -6,8 +6,10 @@ pub mod decision;
 pub mod error;
 pub mod event;
 pub mod snapshot;
+pub mod step;
 
 pub use decision::{next_step, should_exist, NextStep};
 pub use error::{AlbError, ErrorKind};
 pub use event::{set, AlbEvent, IpAddressType, Protocol, Scheme, TargetGroupSpec, TimeSource};
 pub use snapshot::AlbSnapshot;
+pub use step::{merge, StepOutput};

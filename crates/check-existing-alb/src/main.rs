@@ -1,22 +1,18 @@
 //! CheckExistingALB: does the ALB exist, should it, and does the domain point at it?
 //!
-//! Adds `albExists`, `albArn`, `albDNSName`, `albHostedZoneId`, `shouldExist`, `shouldExistReason`,
-//! `recordExists`, `decisionTime` and `nextStep` to the event and returns all of it.
+//! Adds its [`Checked`] output (`albExists`, `albArn`, `albDNSName`, `albHostedZoneId`,
+//! `shouldExist`, `shouldExistReason`, `recordExists`, `decisionTime`, `nextStep`) to the event and
+//! returns all of it. It changes nothing, so it counts only its failures.
 
-use chrono::{SecondsFormat, Utc};
+use chrono::SecondsFormat;
 use lambda_runtime::Error;
-use serde_json::Value;
 
-use lightsout_alb::{next_step, set, should_exist, AlbError, AlbEvent, ErrorKind, IpAddressType};
+use lightsout_alb::step::Checked;
+use lightsout_alb::{next_step, should_exist, AlbError, AlbEvent, IpAddressType};
 use lightsout_elbv2::Elbv2;
-use lightsout_lambda::metrics::{Metrics, FAILURES};
 use lightsout_route53::{AlbTarget, Dns, RecordState};
 
-/// Its metrics (README, "Metrics"): it changes nothing, so only its failures.
-const METRICS: &[&str] = &[FAILURES];
-
-async fn handle(mut event: Value, elbv2: &Elbv2, dns: &Dns) -> Result<Value, AlbError> {
-    let input = AlbEvent::parse(&event, Utc::now())?;
+async fn handle(input: AlbEvent, elbv2: &Elbv2, dns: &Dns) -> Result<Checked, AlbError> {
     let alb = elbv2.find(&input.alb_name).await?;
     let (should, reason) = should_exist(&input);
     let mut record_exists = false;
@@ -40,30 +36,24 @@ async fn handle(mut event: Value, elbv2: &Elbv2, dns: &Dns) -> Result<Value, Alb
     }
     let step = next_step(alb.is_some(), should, record_exists);
     tracing::info!(alb = input.alb_name, exists = alb.is_some(), should_exist = should, record_exists, next = ?step, reason, "checked");
-    set(&mut event, "albExists", alb.is_some());
-    set(&mut event, "albArn", alb.as_ref().map_or("", |a| &a.arn));
-    set(
-        &mut event,
-        "albDNSName",
-        alb.as_ref().map_or("", |a| &a.dns_name),
-    );
-    set(
-        &mut event,
-        "albHostedZoneId",
-        alb.as_ref().map_or("", |a| &a.canonical_hosted_zone_id),
-    );
-    set(&mut event, "shouldExist", should);
-    set(&mut event, "shouldExistReason", reason);
-    set(&mut event, "recordExists", record_exists);
-    set(
-        &mut event,
-        "decisionTime",
-        input
+    let alb_exists = alb.is_some();
+    // Empty strings for an ALB that does not exist, as the seed's event had them.
+    let (arn, dns_name, zone) = alb.map_or_else(Default::default, |a| {
+        (a.arn, a.dns_name, a.canonical_hosted_zone_id)
+    });
+    Ok(Checked {
+        alb_exists,
+        alb_arn: arn,
+        alb_dns_name: dns_name,
+        alb_hosted_zone_id: zone,
+        should_exist: should,
+        should_exist_reason: reason,
+        record_exists,
+        decision_time: input
             .decision_time
             .to_rfc3339_opts(SecondsFormat::Secs, true),
-    );
-    set(&mut event, "nextStep", format!("{step:?}"));
-    Ok(event)
+        next_step: step,
+    })
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -71,11 +61,5 @@ async fn main() -> Result<(), Error> {
     lightsout_lambda::init_logging();
     let config = lightsout_lambda::aws_config(lightsout_lambda::CallLimits::STANDARD).await;
     let (elbv2, dns) = (Elbv2::new(&config), Dns::new(&config));
-    let metrics = Metrics::new("check-existing-alb", METRICS);
-    lightsout_lambda::serve(ErrorKind::InvalidInput.name(), &metrics, |event| async {
-        handle(event, &elbv2, &dns)
-            .await
-            .map_err(|e| lightsout_lambda::diagnostic(e.error_type(), &e))
-    })
-    .await
+    lightsout_alb_step::serve("check-existing-alb", |input| handle(input, &elbv2, &dns)).await
 }

@@ -286,18 +286,59 @@ mod tests {
     #[test]
     fn state_names_are_the_state_machines() {
         let asl: Value = serde_json::from_str(ASL).unwrap();
-        for step in [
-            NextStep::Delete,
-            NextStep::Create,
-            NextStep::RepairRecord,
-            NextStep::Nothing,
-        ] {
+        for step in NextStep::ALL {
             for state in states(step) {
                 assert!(asl["States"].get(*state).is_some(), "{state}");
             }
         }
         for state in ["Check Existing ALB", "Determine Action"] {
             assert!(asl["States"].get(state).is_some(), "{state}");
+        }
+    }
+
+    /// The routing is decided once, by `next_step`: "Determine Action" chooses on `nextStep`
+    /// alone, one choice per step but `Nothing` (its default), and each leads through exactly
+    /// the states this CLI shows for it.
+    #[test]
+    fn the_state_machine_routes_on_next_step_as_the_cli_shows() {
+        let asl: Value = serde_json::from_str(ASL).unwrap();
+        let states_of = &asl["States"];
+        assert_eq!(
+            states_of["Check Existing ALB"]["Next"], "Determine Action",
+            "the choice must follow the state that decides nextStep"
+        );
+        let choice = &states_of["Determine Action"];
+        let mut routed = Vec::new();
+        for rule in choice["Choices"].as_array().unwrap() {
+            let keys: Vec<&String> = rule.as_object().unwrap().keys().collect();
+            assert_eq!(keys, ["Next", "StringEquals", "Variable"], "{rule}");
+            assert_eq!(rule["Variable"], "$.nextStep", "{rule}");
+            routed.push((rule["StringEquals"].as_str().unwrap(), &rule["Next"]));
+        }
+        let default = &choice["Default"];
+        let names: Vec<&str> = routed.iter().map(|(name, _)| *name).collect();
+        let expected: Vec<&str> = NextStep::ALL
+            .iter()
+            .filter(|s| **s != NextStep::Nothing)
+            .map(|s| s.name())
+            .collect();
+        assert_eq!(
+            names, expected,
+            "one choice per step, in NextStep::ALL's order"
+        );
+        for step in NextStep::ALL {
+            let first = routed
+                .iter()
+                .find(|(name, _)| *name == step.name())
+                .map_or(default, |(_, next)| *next);
+            // Follow the states from the choice until a state without a Next.
+            let mut path = Vec::new();
+            let mut at = first.as_str();
+            while let Some(name) = at {
+                path.push(name);
+                at = states_of[name]["Next"].as_str();
+            }
+            assert_eq!(path, states(step), "{step:?}");
         }
     }
 

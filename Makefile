@@ -13,14 +13,31 @@ export SAM_CLI_TELEMETRY := 0
 # `sam validate` only needs a region; nothing here talks to a real account.
 export AWS_DEFAULT_REGION ?= ap-northeast-2
 
-.PHONY: help setup compile build sam-build sam-build-x86_64 sam-build-arm64 demo test lint unit integration template bench clean
+.PHONY: help check setup compile build sam-build sam-build-x86_64 sam-build-arm64 demo test lint unit integration template bench clean
 
 help:
-	@echo "make demo   - set up the local stand-in and run a simulated day of ec2-autostop"
-	@echo "make test   - formatting, clippy, unit and property tests, template lint, integration tests"
-	@echo "make build  - release bootstraps for Lambda (arm64 when its Rust target is installed)"
-	@echo "make sam-build - sam build for x86_64 and arm64 into .aws-sam/<arch>/build, then checked"
-	@echo "make bench  - Rust vs Python + boto3 benchmark; writes bench-results/ (see BENCHMARKS.md)"
+	@echo "The two commands:"
+	@echo "  make demo        set up the local stand-in and run a simulated day of ec2-autostop"
+	@echo "  make test        everything CI checks (what .ci/run runs): the phases below, in order"
+	@echo "The edit loop:"
+	@echo "  make check       cargo fmt --check, clippy -D warnings, unit and property tests (no AWS stand-in)"
+	@echo "The phases of make test, each runnable alone:"
+	@echo "  make setup       the venvs (.venv, .venv-checkov): moto, cargo-lambda, sam, cfn-lint, pytest, checkov"
+	@echo "  make lint        cargo fmt --check and clippy -D warnings"
+	@echo "  make compile     the debug build of the tests and the functions"
+	@echo "  make unit        cargo test --workspace: unit, property and doc tests"
+	@echo "  make template    cfn-lint, sam validate, asl-validator, checkov on template.yaml"
+	@echo "  make integration the pytest suite in tests/ against the local stand-ins"
+	@echo "  make sam-build   sam build for x86_64 and arm64 into .aws-sam/<arch>/build, then checked"
+	@echo "Other targets:"
+	@echo "  make build       release bootstraps for Lambda (arm64 when its Rust target is installed)"
+	@echo "  make sam-build-x86_64, make sam-build-arm64   one architecture of sam-build"
+	@echo "  make bench       Rust vs Python + boto3 benchmark; writes bench-results/ (see BENCHMARKS.md)"
+	@echo "  make node_modules  npm ci (asl-validator, the IAM evaluator, the second ASL interpreter)"
+	@echo "  make clean       remove .local, .aws-sam and node_modules"
+
+# The edit loop: what fails most often, in a minute or two on a warm target directory.
+check: lint unit
 
 setup:
 	@scripts/setup.sh

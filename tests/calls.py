@@ -106,7 +106,7 @@ ELB_SERVICE_LINKED_ROLE = (
 EBS_KEY = "arn:aws:kms:{region}:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 # KMS allows nothing that the key's own policy does not: IAM policies count only when the key policy
 # delegates to the account. The default key policy does ("Enable IAM User Permissions"), and is
-# what the README asks of a customer key used for EBS volumes.
+# what docs/deploying.md asks of a customer key used for EBS volumes.
 KMS_DEFAULT_KEY_POLICY_DOC = "https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html"
 
 

@@ -7,7 +7,7 @@ fields, wrong time formats, unknown zones and invalid tags. Each case asserts
 - that the message names the field (and stays short, whatever the size of the input), and
 - that nothing happened in AWS (moto state read with boto3), against a control that does change it.
 
-The unknown-field policy these tests pin down (README, "Bad input"):
+The unknown-field policy these tests pin down (RELIABILITY.md, "Bad input"):
 - `ec2-autostop` event: other fields are ignored (EventBridge envelopes pass), but a field that is a
   near miss of a known one (`dry_run`, `DryRun`, `dryrun`, `Now`) is refused: ignoring it would
   act for real, or for the wrong time.
@@ -15,7 +15,7 @@ The unknown-field policy these tests pin down (README, "Bad input"):
   (`timeZone`, `snapshotbucket`, `subnet`) are refused for the same reason.
 - API request bodies: every unknown field is refused (there is no envelope to tolerate).
 - Queue messages: written by the producer only; the consumer re-validates them and a message that
-  fails validation is reported in `batchItemFailures` (dead-lettered after 3 receives, README).
+  fails validation is reported in `batchItemFailures` (dead-lettered after 3 receives, docs/requests.md).
 
 `CASES` counts the bad inputs tried; `test_zz_case_count` prints and records the total.
 """
@@ -435,7 +435,7 @@ ALB_EVENTS = {
         ("now-number", {"now": 1}, ["now", "got 1"]),
         ("time-bool", {"time": False, "now": DROP}, ["time"]),
     ],
-    # empty strings (required fields; optional ones treat "" as not given, as the README says)
+    # empty strings (required fields; optional ones treat "" as not given, as docs/alb-workflow.md says)
     "empty strings": [
         ("albName-empty", {"albName": ""}, ["albName"]),
         ("startTime-empty", {"startTime": ""}, ["startTime"]),
@@ -811,7 +811,7 @@ def test_consumer_reports_every_bad_message_and_carries_out_only_the_good_one(wa
 
 def test_consumer_failure_reasons_name_the_field(watch, queue, ec2):
     """batchItemFailures carries only ids; why each message failed is in the consumer's JSON log
-    (README: one line per failure with `message_id` and the reason), read here from the binary's log."""
+    (docs/requests.md: one line per failure with `message_id` and the reason), read here from the binary's log."""
     box = launch(ec2, {"AUTOSTOP_ENABLE": "true", "TIME": "9~18"}, state="stopped")[0]
     records = []
     marker = uuid.uuid4().hex[:8]

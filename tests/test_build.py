@@ -77,3 +77,20 @@ def test_the_pure_logic_crates_have_no_aws_dependency():
         ).stdout
         aws = sorted({line.split()[0] for line in out.splitlines() if line.startswith("aws")})
         assert not aws and "lightsout-workspace-hack" not in out, (crate, aws)
+
+
+def test_make_help_lists_every_target():
+    """`make help` names every target of the Makefile, so a newcomer can find each one."""
+    import re
+
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set()
+    for line in makefile.splitlines():
+        match = re.match(r"^([A-Za-z0-9_.%-]+(?: [A-Za-z0-9_.%-]+)*):(?!=)", line)
+        if match and not line.startswith((".PHONY", "\t")):
+            targets.update(t for t in match.group(1).split() if "%" not in t)
+    assert {"demo", "test", "check", "help"} <= targets, targets
+    shown = subprocess.run(["make", "--no-print-directory", "help"], cwd=ROOT, capture_output=True,
+                           text=True, check=True).stdout
+    missing = sorted(t for t in targets if t != "help" and not re.search(rf"make {re.escape(t)}\b", shown))
+    assert not missing, f"make help does not list: {missing}"

@@ -273,7 +273,7 @@ def test_bad_event_and_bad_settings_fail_with_stable_types(watch, watch_with, ec
 
 
 def test_sample_events_work_with_cargo_lambda_invoke(watch, ec2):
-    """Every file in events/ is accepted by `cargo lambda invoke` (the README's manual runs)."""
+    """Every file in events/ is accepted by `cargo lambda invoke` (docs/testing.md, "Running it by hand locally")."""
     launch(ec2, managed(TIME="9~18"))
     files = sorted((ROOT / "events").glob("ec2-autostop-*.json"))
     assert len(files) >= 3

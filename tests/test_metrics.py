@@ -4,7 +4,7 @@ copies it into CloudWatch Logs. The tests run the real binaries against moto, re
 an action wrote, check them against the EMF specification, and assert that the counts match what
 moto shows was done. (Asserting on log lines is right here: the metrics are log lines.)
 
-METRICS below is the contract: the names each function emits (README, "Metrics"), which the
+METRICS below is the contract: the names each function emits (docs/metrics.md), which the
 template's alarms and dashboard may use and nothing else.
 """
 

@@ -1,0 +1,59 @@
+//! ALB snapshots in S3, one object per ALB name (bucket versioning keeps the history).
+
+use tracing::info;
+
+use lightsout_alb::{AlbError, AlbSnapshot, ErrorKind};
+use lightsout_s3::JsonStore;
+use lightsout_sdk::AwsError;
+
+pub struct SnapshotStore {
+    store: JsonStore,
+}
+
+/// A failed call as the workflow reports it: transient ones are retried by the state machine.
+fn alb(error: AwsError) -> AlbError {
+    AlbError::aws(error.is_transient(), error)
+}
+
+impl SnapshotStore {
+    pub fn new(config: &aws_types::SdkConfig) -> SnapshotStore {
+        SnapshotStore {
+            store: JsonStore::new(config),
+        }
+    }
+
+    /// The stored snapshot of `alb_name`, if any. An unreadable one is an error, never "none":
+    /// building a bare ALB over a snapshot we failed to read would silently lose its configuration.
+    pub async fn load(
+        &self,
+        bucket: &str,
+        alb_name: &str,
+    ) -> Result<Option<AlbSnapshot>, AlbError> {
+        let key = AlbSnapshot::key(alb_name);
+        let Some(bytes) = self.store.get(bucket, &key).await.map_err(alb)? else {
+            return Ok(None);
+        };
+        AlbSnapshot::from_json(&bytes).map(Some).map_err(|e| {
+            AlbError::new(
+                ErrorKind::SnapshotFailed,
+                format!("s3://{bucket}/{key}: {e}"),
+            )
+        })
+    }
+
+    /// Saves the snapshot; returns its key. Any failure is `SnapshotFailed`: nothing may be
+    /// deleted after it.
+    pub async fn save(&self, bucket: &str, snapshot: &AlbSnapshot) -> Result<String, AlbError> {
+        let key = AlbSnapshot::key(&snapshot.alb_name);
+        let body = serde_json::to_vec_pretty(snapshot)
+            .map_err(|e| AlbError::new(ErrorKind::SnapshotFailed, format!("snapshot: {e}")))?;
+        self.store.put(bucket, &key, body).await.map_err(|e| {
+            AlbError::new(
+                ErrorKind::SnapshotFailed,
+                format!("saving s3://{bucket}/{key}: {e}"),
+            )
+        })?;
+        info!(bucket, key, "snapshot saved");
+        Ok(key)
+    }
+}

@@ -1,0 +1,132 @@
+//! The JSON report an invocation returns (and logs).
+
+use serde::Serialize;
+
+use lightsout_runtime::{Counted, Metrics};
+use lightsout_schedule::TimeSource;
+
+/// The function's metrics (docs/metrics.md), counted from the report: instances started and
+/// stopped (0 in a dry run, whose report lists what would have been), skipped (bad tags, Auto
+/// Scaling groups), failed, and found stopped again after a start (`StartsNotHeld`); regions
+/// that could not be listed; last-action tags that could not be set.
+pub const METRICS: &[&str] = &[
+    "InstancesStarted",
+    "InstancesStopped",
+    "InstancesSkipped",
+    "InstancesFailed",
+    "RegionsFailed",
+    "StartsNotHeld",
+    "TagsFailed",
+    lightsout_runtime::metrics::FAILURES,
+];
+
+impl Counted for Report {
+    fn count(&self, metrics: &Metrics) {
+        let n = |items: usize| items as u64;
+        metrics.property("dryRun", self.dry_run);
+        if !self.dry_run {
+            metrics.add("InstancesStarted", n(self.started.len()));
+            metrics.add("InstancesStopped", n(self.stopped.len()));
+        }
+        metrics.add("InstancesSkipped", n(self.skipped.len()));
+        let regions = self
+            .failed
+            .iter()
+            .filter(|f| f.instance_id.is_none())
+            .count();
+        metrics.add("InstancesFailed", n(self.failed.len() - regions));
+        metrics.add("RegionsFailed", n(regions));
+        metrics.add("StartsNotHeld", n(self.start_did_not_hold.len()));
+        metrics.add("TagsFailed", n(self.tag_failed.len()));
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Report {
+    /// The instant decided for, RFC 3339 in UTC.
+    pub decision_time: String,
+    pub decision_time_source: TimeSource,
+    /// The zone for instances without a `TZ` tag.
+    pub default_timezone: String,
+    /// When true nothing was changed: `started`/`stopped` list what would have been done.
+    pub dry_run: bool,
+    pub regions: Vec<String>,
+    pub started: Vec<Acted>,
+    pub stopped: Vec<Acted>,
+    /// Managed instances already in their wanted state (or left by their mode / in transition).
+    pub unchanged: usize,
+    pub skipped: Vec<Skipped>,
+    pub failed: Vec<Failed>,
+    /// Instances lightsout started that were found stopped again while still due to run: not
+    /// started again while they stay due (one start per running period).
+    pub start_did_not_hold: Vec<NotHeld>,
+    /// Instances acted on whose `lightsout:last-action` tag could not be set. The action stands;
+    /// these do not fail the invocation.
+    pub tag_failed: Vec<TagFailed>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Acted {
+    pub instance_id: String,
+    pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub reason: String,
+    /// Only for stops: whether the instance was hibernated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hibernated: Option<bool>,
+    /// Anything the reader should know, e.g. a refused hibernation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Skipped {
+    pub instance_id: String,
+    pub region: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Failed {
+    /// `None` when a whole region could not be listed.
+    pub instance_id: Option<String>,
+    pub region: String,
+    /// `start`, `stop` or `describe`.
+    pub action: &'static str,
+    /// The AWS error code, e.g. `IncorrectInstanceState`.
+    pub error_code: String,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct NotHeld {
+    pub instance_id: String,
+    pub region: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// When lightsout started it, in its zone, as the tag says (`2026-11-25T09:00+09:00`).
+    pub started_at: String,
+    /// `schedule` or `request <requestId>`.
+    pub started_by: String,
+    /// EC2's reason for the stopped state, when it gives one.
+    pub state_reason: Option<String>,
+    /// What to check.
+    pub hint: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct TagFailed {
+    pub instance_id: String,
+    pub region: String,
+    /// The value that could not be set.
+    pub value: String,
+    pub error_code: String,
+    pub error: String,
+}

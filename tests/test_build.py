@@ -18,6 +18,7 @@ Runs `cargo tree` only (it resolves features without compiling anything).
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 from samtranslator.yaml_helper import yaml_parse
@@ -94,3 +95,50 @@ def test_make_help_lists_every_target():
                            text=True, check=True).stdout
     missing = sorted(t for t in targets if t != "help" and not re.search(rf"make {re.escape(t)}\b", shown))
     assert not missing, f"make help does not list: {missing}"
+
+
+def workspace_members() -> dict[str, dict]:
+    """Workspace member name → its `cargo metadata` package (manifest path, dependencies)."""
+    import json
+
+    out = subprocess.run(["cargo", "metadata", "--format-version", "1", "--no-deps", "--offline"],
+                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    return {p["name"]: p for p in json.loads(out)["packages"]}
+
+
+def test_the_tree_shows_the_layers_and_one_naming_rule():
+    """crates/<layer>/<folder>: a library is `lightsout-<folder>`, a binary's package is its folder;
+    functions sit on the Lambda glue and the adapters, adapters on lightsout-sdk and the pure
+    crates, and nothing below a layer depends on one above it (no adapter on the Lambda runtime,
+    no pure crate on AWS, the CLI on no function)."""
+    layers = {"core": 0, "support": 0, "aws": 1, "lambda": 1, "functions": 2, "tools": 2}
+    members = workspace_members()
+    layer_of, wrong = {}, []
+    for name, package in members.items():
+        path = Path(package["manifest_path"]).parent.relative_to(ROOT)
+        assert path.parts[0] == "crates" and len(path.parts) == 3, path
+        layer, folder = path.parts[1], path.parts[2]
+        assert layer in layers, f"{name}: {path} is in no layer"
+        layer_of[name] = layer
+        binary = any("bin" in t["kind"] for t in package["targets"])
+        expected = folder if binary else f"lightsout-{folder}"
+        if name != expected:
+            wrong.append(f"{path}: package {name}, the rule says {expected}")
+    assert not wrong, wrong
+    crossing = []
+    for name, package in members.items():
+        for dep in package["dependencies"]:
+            if dep["kind"] == "dev":
+                continue
+            if dep["name"] in members:
+                if layers[layer_of[dep["name"]]] >= layers[layer_of[name]] and layer_of[name] != "support":
+                    if not (layer_of[name] == layer_of[dep["name"]] and layer_of[name] in ("core", "aws", "lambda")):
+                        crossing.append(f"{name} ({layer_of[name]}) -> {dep['name']} ({layer_of[dep['name']]})")
+            elif layer_of[name] == "aws" and dep["name"].startswith("lambda"):
+                crossing.append(f"{name}: an adapter on {dep['name']}")
+            elif layer_of[name] == "core" and dep["name"].startswith(("aws", "lambda")):
+                crossing.append(f"{name}: pure logic on {dep['name']}")
+        if layer_of[name] == "aws" and any(d["name"] == "lightsout-runtime" for d in package["dependencies"]):
+            crossing.append(f"{name}: an adapter on the Lambda glue")
+    assert not crossing, crossing
+    assert layer_of["ec2-autostop"] == "functions" and layer_of["lightsout"] == "tools"

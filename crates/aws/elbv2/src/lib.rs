@@ -14,6 +14,7 @@ use aws_sdk_elasticloadbalancingv2::Client;
 use lightsout_sdk::AwsError;
 use tracing::{info, warn};
 
+use lightsout_alb::ports::Albs;
 use lightsout_alb::snapshot::{
     ActionSnapshot, AlbSnapshot, KeyValue, ListenerSnapshot, RuleSnapshot, WeightedTargetGroup,
     SNAPSHOT_VERSION,
@@ -27,26 +28,9 @@ pub use convert::{
 /// The TLS policy for HTTPS listeners made from `targetGroups`: TLS 1.3 with 1.2 fallback.
 pub const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
-/// What the workflow needs to know about an existing ALB.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlbInfo {
-    pub arn: String,
-    pub dns_name: String,
-    pub canonical_hosted_zone_id: String,
-    pub scheme: String,
-    pub ip_address_type: String,
-}
+pub use lightsout_alb::ports::{AlbInfo, Created};
 
-/// What `create` did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Created {
-    pub alb: AlbInfo,
-    /// False when an ALB of that name already existed and was reused.
-    pub created: bool,
-    pub listeners_created: usize,
-    pub rules_created: usize,
-}
-
+/// Elastic Load Balancing over the SDK: the [`Albs`] of the workflow.
 pub struct Elbv2 {
     client: Client,
 }
@@ -619,6 +603,34 @@ fn info(lb: &LoadBalancer) -> AlbInfo {
             .ip_address_type()
             .map_or("ipv4", |t| t.as_str())
             .to_string(),
+    }
+}
+
+/// The port, over the adapter's own methods (which its tests call directly).
+impl Albs for Elbv2 {
+    async fn find(&self, name: &str) -> Result<Option<AlbInfo>, AlbError> {
+        Elbv2::find(self, name).await
+    }
+
+    async fn create(
+        &self,
+        event: &AlbEvent,
+        snapshot: Option<&AlbSnapshot>,
+    ) -> Result<Created, AlbError> {
+        Elbv2::create(self, event, snapshot).await
+    }
+
+    async fn snapshot(
+        &self,
+        alb: &AlbInfo,
+        name: &str,
+        taken_at: &str,
+    ) -> Result<AlbSnapshot, AlbError> {
+        Elbv2::snapshot(self, alb, name, taken_at).await
+    }
+
+    async fn delete(&self, arn: &str) -> Result<bool, AlbError> {
+        Elbv2::delete(self, arn).await
     }
 }
 

@@ -8,28 +8,20 @@ use aws_sdk_route53::Client;
 use lightsout_sdk::AwsError;
 use tracing::{info, warn};
 
+use lightsout_alb::ports::Records;
 use lightsout_alb::{AlbError, ErrorKind};
 
-/// What the domain's record of one type is.
+pub use lightsout_alb::ports::{AlbTarget, RecordKind};
+
+/// A record set as Route 53 has it, handed back to [`Records::delete`] as found (Route 53
+/// deletes only an exact match). Opaque: the SDK's type stays in this crate.
 #[derive(Debug, Clone, PartialEq)]
-pub enum RecordState {
-    Missing,
-    /// An alias to this very ALB.
-    Ours(ResourceRecordSet),
-    /// An alias to an earlier ALB of the same name (recreated since): ours to repoint.
-    Stale(ResourceRecordSet),
-    /// Anything else, described for the event.
-    Elsewhere(String),
-}
+pub struct Record(ResourceRecordSet);
 
-/// The ALB a record should point at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AlbTarget<'a> {
-    pub name: &'a str,
-    pub dns_name: &'a str,
-    pub hosted_zone_id: &'a str,
-}
+/// What the domain's record of one kind is.
+pub type RecordState = lightsout_alb::ports::RecordState<Record>;
 
+/// Route 53 over the SDK: the [`Records`] of the workflow.
 pub struct Dns {
     client: Client,
 }
@@ -81,17 +73,18 @@ fn is_alb_named(dns: &str, alb_name: &str) -> bool {
 }
 
 /// Classifies a record set against the ALB.
-pub fn classify(record: Option<&ResourceRecordSet>, target: &AlbTarget<'_>) -> RecordState {
+fn classify(record: Option<&ResourceRecordSet>, target: &AlbTarget<'_>) -> RecordState {
     let Some(record) = record else {
         return RecordState::Missing;
     };
     match record.alias_target() {
         Some(alias) if normalize_dns(alias.dns_name()) == normalize_dns(target.dns_name) => {
-            RecordState::Ours(record.clone())
+            RecordState::Ours(Record(record.clone()))
         }
-        Some(alias) if is_alb_named(alias.dns_name(), target.name) => {
-            RecordState::Stale(record.clone())
-        }
+        Some(alias) if is_alb_named(alias.dns_name(), target.name) => RecordState::Stale {
+            record: Record(record.clone()),
+            alias: normalize_dns(alias.dns_name()),
+        },
         Some(alias) => {
             RecordState::Elsewhere(format!("an alias to {}", normalize_dns(alias.dns_name())))
         }
@@ -118,7 +111,7 @@ impl Dns {
     }
 
     /// The record set of `domain` (trailing dot included) and `kind` in the zone, if any.
-    pub async fn find(
+    async fn find(
         &self,
         zone: &str,
         domain: &str,
@@ -142,7 +135,7 @@ impl Dns {
             .cloned())
     }
 
-    pub async fn state(
+    async fn state_of(
         &self,
         zone: &str,
         domain: &str,
@@ -158,7 +151,7 @@ impl Dns {
     /// Points `domain` at the ALB (A, and AAAA for dualstack) in one change batch. Fails with
     /// `RecordConflict`, changing nothing, if a record of someone else's is there. Returns whether
     /// anything changed.
-    pub async fn upsert(
+    async fn upsert_kinds(
         &self,
         zone: &str,
         domain: &str,
@@ -167,9 +160,9 @@ impl Dns {
     ) -> Result<bool, AlbError> {
         let mut changes = Vec::new();
         for kind in kinds {
-            match self.state(zone, domain, kind.clone(), target).await? {
+            match self.state_of(zone, domain, kind.clone(), target).await? {
                 RecordState::Ours(_) => {}
-                RecordState::Missing | RecordState::Stale(_) => changes.push(alias_change(
+                RecordState::Missing | RecordState::Stale { .. } => changes.push(alias_change(
                     ChangeAction::Upsert,
                     domain,
                     kind.clone(),
@@ -205,7 +198,7 @@ impl Dns {
     /// (dropped connection, timeout), the SDK's retry is refused (InvalidChangeBatch: not found).
     /// So when the change fails, the records are looked up again, and if none of them is still
     /// there the deletion is done.
-    pub async fn delete(
+    async fn delete_sets(
         &self,
         zone: &str,
         records: Vec<ResourceRecordSet>,
@@ -285,6 +278,44 @@ impl Dns {
     }
 }
 
+/// The SDK's record type of a kind.
+fn rr_type(kind: RecordKind) -> RrType {
+    match kind {
+        RecordKind::A => RrType::A,
+        RecordKind::Aaaa => RrType::Aaaa,
+    }
+}
+
+impl Records for Dns {
+    type Record = Record;
+
+    async fn state(
+        &self,
+        zone: &str,
+        domain: &str,
+        kind: RecordKind,
+        target: &AlbTarget<'_>,
+    ) -> Result<RecordState, AlbError> {
+        self.state_of(zone, domain, rr_type(kind), target).await
+    }
+
+    async fn upsert(
+        &self,
+        zone: &str,
+        domain: &str,
+        kinds: &[RecordKind],
+        target: &AlbTarget<'_>,
+    ) -> Result<bool, AlbError> {
+        let kinds: Vec<RrType> = kinds.iter().copied().map(rr_type).collect();
+        self.upsert_kinds(zone, domain, &kinds, target).await
+    }
+
+    async fn delete(&self, zone: &str, records: Vec<Record>) -> Result<(), AlbError> {
+        self.delete_sets(zone, records.into_iter().map(|r| r.0).collect())
+            .await
+    }
+}
+
 fn alias_change(
     action: ChangeAction,
     domain: &str,
@@ -356,7 +387,7 @@ mod tests {
                 )),
                 &TARGET
             ),
-            RecordState::Stale(_)
+            RecordState::Stale { .. }
         ));
         assert!(matches!(
             classify(
@@ -365,7 +396,7 @@ mod tests {
                 )),
                 &TARGET
             ),
-            RecordState::Stale(_)
+            RecordState::Stale { .. }
         ));
         assert_eq!(
             classify(
@@ -448,9 +479,9 @@ mod tests {
         }
 
         /// The record as the first lookup found it.
-        async fn our_record(fake: &FakeAws) -> ResourceRecordSet {
+        async fn our_record(fake: &FakeAws) -> Record {
             match dns(fake)
-                .state("Z1", "dev.example.com.", RrType::A, &TARGET)
+                .state("Z1", "dev.example.com.", RecordKind::A, &TARGET)
                 .await
             {
                 Ok(RecordState::Ours(record)) => record,

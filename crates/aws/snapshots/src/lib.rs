@@ -2,6 +2,7 @@
 
 use tracing::info;
 
+use lightsout_alb::ports::Snapshots;
 use lightsout_alb::{AlbError, AlbSnapshot, ErrorKind};
 use lightsout_s3::JsonStore;
 use lightsout_sdk::AwsError;
@@ -55,5 +56,16 @@ impl SnapshotStore {
         })?;
         info!(bucket, key, "snapshot saved");
         Ok(key)
+    }
+}
+
+/// The port, over the store's own methods.
+impl Snapshots for SnapshotStore {
+    async fn load(&self, bucket: &str, alb_name: &str) -> Result<Option<AlbSnapshot>, AlbError> {
+        SnapshotStore::load(self, bucket, alb_name).await
+    }
+
+    async fn save(&self, bucket: &str, snapshot: &AlbSnapshot) -> Result<String, AlbError> {
+        SnapshotStore::save(self, bucket, snapshot).await
     }
 }

@@ -1,10 +1,14 @@
 //! The ALB working-hours workflow's pure logic: the event every state receives and returns, its
 //! validation, whether the ALB should exist, the snapshot format, and the error types the state
-//! machine tells apart. No AWS dependency.
+//! machine tells apart; the ports its steps call AWS through ([`ports`]) and, for tests, an
+//! in-memory account behind them (`fake`, feature `fake`). No AWS dependency.
 
 pub mod decision;
 pub mod error;
 pub mod event;
+#[cfg(feature = "fake")]
+pub mod fake;
+pub mod ports;
 pub mod snapshot;
 pub mod step;
 

@@ -7,13 +7,18 @@
 use chrono::SecondsFormat;
 use lambda_runtime::Error;
 
+use lightsout_alb::ports::{AlbTarget, Albs, RecordKind, RecordState, Records};
 use lightsout_alb::step::Checked;
-use lightsout_alb::{next_step, should_exist, AlbError, AlbEvent, IpAddressType};
+use lightsout_alb::{next_step, should_exist, AlbError, AlbEvent};
 use lightsout_elbv2::Elbv2;
-use lightsout_route53::{AlbTarget, Dns, RecordState};
+use lightsout_route53::Dns;
 
-async fn handle(input: AlbEvent, elbv2: &Elbv2, dns: &Dns) -> Result<Checked, AlbError> {
-    let alb = elbv2.find(&input.alb_name).await?;
+async fn handle(
+    input: AlbEvent,
+    albs: &impl Albs,
+    records: &impl Records,
+) -> Result<Checked, AlbError> {
+    let alb = albs.find(&input.alb_name).await?;
     let (should, reason) = should_exist(&input);
     let mut record_exists = false;
     if let Some(alb) = &alb {
@@ -22,13 +27,9 @@ async fn handle(input: AlbEvent, elbv2: &Elbv2, dns: &Dns) -> Result<Checked, Al
             dns_name: &alb.dns_name,
             hosted_zone_id: &alb.canonical_hosted_zone_id,
         };
-        let mut kinds = vec![aws_sdk_route53::types::RrType::A];
-        if input.ip_address_type == IpAddressType::Dualstack {
-            kinds.push(aws_sdk_route53::types::RrType::Aaaa);
-        }
         record_exists = true;
-        for kind in kinds {
-            let state = dns
+        for &kind in RecordKind::for_alb(input.ip_address_type) {
+            let state = records
                 .state(&input.hosted_zone_id, &input.domain_name, kind, &target)
                 .await?;
             record_exists &= matches!(state, RecordState::Ours(_));
@@ -62,4 +63,107 @@ async fn main() -> Result<(), Error> {
     let config = lightsout_sdk::aws_config(lightsout_sdk::CallLimits::STANDARD).await;
     let (elbv2, dns) = (Elbv2::new(&config), Dns::new(&config));
     lightsout_alb_step::serve("check-existing-alb", |input| handle(input, &elbv2, &dns)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lightsout_alb::fake::{event, FakeAccount, FakeRecord, NIGHT, WORKING_HOURS};
+    use lightsout_alb::{ErrorKind, NextStep};
+    use serde_json::json;
+
+    async fn check(account: &FakeAccount, input: AlbEvent) -> Result<Checked, AlbError> {
+        handle(input, account, account).await
+    }
+
+    /// `account` with the ALB of `input` and our alias record of each `kinds`.
+    fn with_alb(account: &FakeAccount, input: &AlbEvent, kinds: &[RecordKind]) -> String {
+        let alb = account.add_alb(input);
+        for &kind in kinds {
+            let key = (
+                input.hosted_zone_id.clone(),
+                input.domain_name.clone(),
+                kind,
+            );
+            account.with(|s| {
+                s.records
+                    .insert(key, FakeRecord::Alias(alb.dns_name.clone()))
+            });
+        }
+        alb.dns_name
+    }
+
+    #[tokio::test]
+    async fn a_missing_alb_in_working_hours_is_to_be_created_and_nothing_changes() {
+        let account = FakeAccount::new();
+        let checked = check(&account, event(WORKING_HOURS, json!({})))
+            .await
+            .unwrap();
+        assert!(!checked.alb_exists && checked.should_exist && !checked.record_exists);
+        assert_eq!(checked.next_step, NextStep::Create);
+        assert_eq!(
+            (checked.alb_arn.as_str(), checked.alb_dns_name.as_str()),
+            ("", "")
+        );
+        assert_eq!(checked.decision_time, "2026-11-25T01:00:00Z");
+        assert_eq!(account.with(|s| s.calls.clone()), ["DescribeLoadBalancers"]);
+    }
+
+    #[tokio::test]
+    async fn an_alb_at_night_is_to_be_deleted_and_says_where_it_is() {
+        let account = FakeAccount::new();
+        let input = event(NIGHT, json!({}));
+        let dns_name = with_alb(&account, &input, &[RecordKind::A]);
+        let checked = check(&account, input).await.unwrap();
+        assert!(checked.alb_exists && !checked.should_exist && checked.record_exists);
+        assert_eq!(checked.next_step, NextStep::Delete);
+        assert_eq!(checked.alb_dns_name, dns_name);
+        assert!(checked.alb_arn.contains(":loadbalancer/app/dev-alb/"));
+        assert_eq!(checked.alb_hosted_zone_id, "ZWKZPGTI48KDX");
+    }
+
+    #[tokio::test]
+    async fn a_dualstack_alb_without_its_aaaa_record_needs_its_record_repaired() {
+        let account = FakeAccount::new();
+        let input = event(WORKING_HOURS, json!({"ipAddressType": "dualstack"}));
+        with_alb(&account, &input, &[RecordKind::A]);
+        let checked = check(&account, input.clone()).await.unwrap();
+        assert!(!checked.record_exists);
+        assert_eq!(checked.next_step, NextStep::RepairRecord);
+
+        let both = FakeAccount::new();
+        with_alb(&both, &input, &RecordKind::ALL);
+        let checked = check(&both, input).await.unwrap();
+        assert_eq!(checked.next_step, NextStep::Nothing);
+    }
+
+    #[tokio::test]
+    async fn a_record_pointing_elsewhere_is_not_ours() {
+        let account = FakeAccount::new();
+        let input = event(WORKING_HOURS, json!({}));
+        account.add_alb(&input);
+        let key = (
+            input.hosted_zone_id.clone(),
+            input.domain_name.clone(),
+            RecordKind::A,
+        );
+        account.with(|s| {
+            s.records
+                .insert(key, FakeRecord::Alias("other.example.net".into()))
+        });
+        let checked = check(&account, input).await.unwrap();
+        assert!(!checked.record_exists);
+        assert_eq!(checked.next_step, NextStep::RepairRecord);
+    }
+
+    #[tokio::test]
+    async fn a_failed_lookup_is_the_steps_error() {
+        let account = FakeAccount::new();
+        account.fail(
+            "DescribeLoadBalancers",
+            AlbError::aws(true, "DescribeLoadBalancers: Throttling: slow down"),
+        );
+        let error = check(&account, event(NIGHT, json!({}))).await.unwrap_err();
+        assert_eq!(error.kind, ErrorKind::AwsTransient);
+    }
 }

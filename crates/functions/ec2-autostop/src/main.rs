@@ -2,10 +2,6 @@
 //! `TIME` and `TZ` tags say. Triggered hourly by EventBridge Scheduler; the tags are in docs/tags.md,
 //! the event and the report in docs/ec2-autostop.md.
 
-// The SDK's paginated DescribeInstances, behind the handler's port and the runtime's service,
-// nests futures deeper than rustc's default query depth when it computes their layout.
-#![recursion_limit = "256"]
-
 use lambda_runtime::Error;
 use serde_json::Value;
 

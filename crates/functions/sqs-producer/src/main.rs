@@ -10,17 +10,6 @@
 //! Settings: `QUEUE_URL` (a `.fifo` URL gets message groups and deduplication ids) and
 //! `OUTCOMES_BUCKET`.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-
-use aws_sdk_sqs::types::MessageAttributeValue;
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::orchestrator::OrchestratorError;
-use aws_smithy_runtime_api::client::result::ConnectorError;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
-use aws_smithy_types::config_bag::ConfigBag;
 use chrono::Utc;
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
@@ -32,7 +21,7 @@ use std::convert::Infallible;
 use lightsout_requests::{idempotency_key, parse_body, Outcome, Refusal};
 use lightsout_runtime::{Counted, Metrics};
 use lightsout_s3::JsonStore;
-use lightsout_sdk::AwsError;
+use lightsout_sqs::{Message, SendFailed, Sqs};
 
 /// Its metrics (docs/metrics.md), one of them 1 per POST: queued (200), refused as bad input
 /// (4xx), or failed (5xx: not queued, 500, or maybe queued, 502). Other calls count nothing.
@@ -65,7 +54,7 @@ fn count(method: &Method, status: StatusCode, metrics: &Metrics) {
 }
 
 struct Api {
-    sqs: aws_sdk_sqs::Client,
+    sqs: Sqs,
     store: JsonStore,
     queue_url: Option<String>,
     bucket: Option<String>,
@@ -103,59 +92,6 @@ fn refused(r: Refusal) -> Response<Body> {
         StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
         r.message,
     )
-}
-
-/// Whether a failed attempt may nevertheless have reached the queue. Not when SQS answered with
-/// a client error (throttling, no such queue, …) or no connection was made; yes when the answer
-/// was lost, late or unreadable, or SQS answered with a server error (AWS: "may or may not have
-/// been processed").
-fn may_have_arrived<E>(error: &OrchestratorError<E>, status: Option<u16>) -> bool {
-    if let Some(connector) = error.as_connector_error() {
-        return !(connector.is_user() || never_connected(connector));
-    }
-    if error.is_operation_error() {
-        return status.is_some_and(|s| s >= 500);
-    }
-    error.is_timeout_error() || error.is_response_error()
-}
-
-/// A connection that was refused: the request cannot have been sent.
-fn never_connected(error: &ConnectorError) -> bool {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::ConnectionRefused {
-                return true;
-            }
-        }
-        source = e.source();
-    }
-    false
-}
-
-/// Notes whether any attempt of a call may have reached the queue without SQS confirming it.
-#[derive(Debug, Clone, Default)]
-struct Unconfirmed(Arc<AtomicBool>);
-
-impl Intercept for Unconfirmed {
-    fn name(&self) -> &'static str {
-        "Unconfirmed"
-    }
-
-    fn read_after_attempt(
-        &self,
-        context: &FinalizerInterceptorContextRef<'_>,
-        _components: &RuntimeComponents,
-        _cfg: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        if let Some(Err(error)) = context.output_or_error() {
-            let status = context.response().map(|r| r.status().as_u16());
-            if may_have_arrived(error, status) {
-                self.0.store(true, Ordering::Relaxed);
-            }
-        }
-        Ok(())
-    }
 }
 
 impl Api {
@@ -206,38 +142,31 @@ impl Api {
                 return refused(r);
             }
         };
-        let attribute = |v: &str| {
-            MessageAttributeValue::builder()
-                .data_type("String")
-                .string_value(v)
-                .build()
-                .expect("data type and value are set")
-        };
-        let mut send = self
+        let group = queued.target.group();
+        let fifo = queue_url
+            .ends_with(".fifo")
+            .then_some((group.as_str(), queued.request_id.as_str()));
+        let sent = self
             .sqs
-            .send_message()
-            .queue_url(queue_url)
-            .message_body(serde_json::to_string(&queued).expect("a request serializes"))
-            .message_attributes("action", attribute(queued.action.as_str()))
-            .message_attributes("requestId", attribute(&queued.request_id))
-            .message_attributes("requester", attribute(&queued.requested_by));
-        if queue_url.ends_with(".fifo") {
-            send = send
-                .message_group_id(queued.target.group())
-                .message_deduplication_id(&queued.request_id);
-        }
-        let unconfirmed = Unconfirmed::default();
-        match send
-            .customize()
-            .interceptor(unconfirmed.clone())
-            .send()
-            .await
-        {
-            Ok(sent) => {
+            .send(
+                queue_url,
+                Message {
+                    body: serde_json::to_string(&queued).unwrap_or_default(),
+                    attributes: vec![
+                        ("action", queued.action.as_str()),
+                        ("requestId", &queued.request_id),
+                        ("requester", &queued.requested_by),
+                    ],
+                    fifo,
+                },
+            )
+            .await;
+        match sent {
+            Ok(message_id) => {
                 info!(
                     request_id = queued.request_id,
                     action = queued.action.as_str(),
-                    message_id = sent.message_id(),
+                    message_id,
                     "request queued"
                 );
                 respond(
@@ -245,35 +174,31 @@ impl Api {
                     json!({"message": "Message accepted!", "requestId": queued.request_id}),
                 )
             }
-            Err(e) if unconfirmed.0.load(Ordering::Relaxed) => {
-                let AwsError {
-                    code,
-                    message: detail,
-                    ..
-                } = AwsError::from_sdk("SendMessage", &e);
+            Err(SendFailed {
+                error,
+                may_be_queued: true,
+            }) => {
                 warn!(
                     request_id = queued.request_id,
-                    error_code = code,
-                    error = detail,
+                    error_code = error.code,
+                    error = error.message,
                     "the queue did not confirm the request; it may have been queued"
                 );
-                unconfirmed_answer(&code, &queued.request_id)
+                unconfirmed_answer(&error.code, &queued.request_id)
             }
-            Err(e) => {
-                let AwsError {
-                    code,
-                    message: detail,
-                    ..
-                } = AwsError::from_sdk("SendMessage", &e);
+            Err(SendFailed { error, .. }) => {
                 warn!(
                     request_id = queued.request_id,
-                    error_code = code,
-                    error = detail,
+                    error_code = error.code,
+                    error = error.message,
                     "queue refused the request"
                 );
                 message(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("The request could not be queued ({code}); nothing was sent, please try again"),
+                    format!(
+                        "The request could not be queued ({}); nothing was sent, please try again",
+                        error.code
+                    ),
                 )
             }
         }
@@ -329,7 +254,7 @@ async fn main() -> Result<(), Error> {
             .filter(|v| !v.is_empty())
     };
     let api = Api {
-        sqs: aws_sdk_sqs::Client::new(&config),
+        sqs: Sqs::new(&config),
         store: JsonStore::new(&config),
         queue_url: setting("QUEUE_URL"),
         bucket: setting("OUTCOMES_BUCKET"),
@@ -359,50 +284,6 @@ async fn main() -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io;
-
-    fn connector(kind: io::ErrorKind) -> OrchestratorError<io::Error> {
-        OrchestratorError::connector(ConnectorError::io(Box::new(io::Error::from(kind))))
-    }
-
-    #[test]
-    fn which_failures_may_have_queued_the_request() {
-        // No connection: nothing was sent.
-        assert!(!may_have_arrived(
-            &connector(io::ErrorKind::ConnectionRefused),
-            None
-        ));
-        let user =
-            OrchestratorError::<io::Error>::connector(ConnectorError::user("bad endpoint".into()));
-        assert!(!may_have_arrived(&user, None));
-        // SQS answered with a client error (throttling, no such queue): not queued.
-        let answered = OrchestratorError::operation(io::Error::other("ThrottlingException"));
-        assert!(!may_have_arrived(&answered, Some(400)));
-        assert!(!may_have_arrived(&answered, None));
-        // A connection dropped after the request went out, an answer late or unreadable, a
-        // server error: it may be in the queue.
-        assert!(may_have_arrived(
-            &connector(io::ErrorKind::ConnectionReset),
-            None
-        ));
-        assert!(may_have_arrived(
-            &connector(io::ErrorKind::UnexpectedEof),
-            None
-        ));
-        let late = OrchestratorError::<io::Error>::connector(ConnectorError::timeout(
-            "read timed out".into(),
-        ));
-        assert!(may_have_arrived(&late, None));
-        assert!(may_have_arrived(
-            &OrchestratorError::<io::Error>::timeout("attempt timeout".into()),
-            None
-        ));
-        assert!(may_have_arrived(
-            &OrchestratorError::<io::Error>::response("unreadable".into()),
-            None
-        ));
-        assert!(may_have_arrived(&answered, Some(500)));
-    }
 
     #[test]
     fn metrics_count_each_post_by_its_answer() {

@@ -186,13 +186,12 @@ where
     lambda_runtime::run(lambda_runtime::service_fn(
         move |event: lambda_runtime::LambdaEvent<Payload<T>>| async move {
             let request_id = event.context.request_id.clone();
-            invocation(
-                metrics,
-                Some(&request_id),
-                handler(event.payload, event.context),
-            )
-            .await
-            .map_err(|error| diagnostic(error.error_type(), error.message()))
+            // Boxed: the SDK's futures inside a handler nest deeper than rustc's default query
+            // depth allows when it lays out the whole runtime loop's future.
+            let work = Box::pin(handler(event.payload, event.context));
+            invocation(metrics, Some(&request_id), work)
+                .await
+                .map_err(|error| diagnostic(error.error_type(), error.message()))
         },
     ))
     .await

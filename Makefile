@@ -13,12 +13,12 @@ export SAM_CLI_TELEMETRY := 0
 # `sam validate` only needs a region; nothing here talks to a real account.
 export AWS_DEFAULT_REGION ?= ap-northeast-2
 
-.PHONY: help check setup compile build sam-build sam-build-x86_64 sam-build-arm64 demo test lint unit integration template bench clean
+.PHONY: help check lambda-tools setup compile build sam-build sam-build-x86_64 sam-build-arm64 demo test lint unit integration template bench clean
 
 help:
 	@echo "The two commands:"
 	@echo "  make demo        set up the local stand-in and run a simulated day of ec2-autostop"
-	@echo "  make test        everything CI checks (what .ci/run runs): the phases below, in order"
+	@echo "  make test        everything CI checks (what .ci/run runs): the phases below"
 	@echo "The edit loop:"
 	@echo "  make check       cargo fmt --check, clippy -D warnings, unit and property tests (no AWS stand-in)"
 	@echo "The phases of make test, each runnable alone:"
@@ -29,9 +29,11 @@ help:
 	@echo "  make template    cfn-lint, sam validate, asl-validator, checkov on template.yaml"
 	@echo "  make integration the pytest suite in tests/ against the local stand-ins"
 	@echo "  make sam-build   sam build for x86_64 and arm64 into .aws-sam/<arch>/build, then checked"
+	@echo "                   (make test runs it in the background, beside unit, template and integration)"
 	@echo "Other targets:"
 	@echo "  make build       release bootstraps for Lambda (arm64 when its Rust target is installed)"
 	@echo "  make sam-build-x86_64, make sam-build-arm64   one architecture of sam-build"
+	@echo "  make lambda-tools  the copy of cargo-lambda sam-build runs (at a path no clone changes)"
 	@echo "  make bench       Rust vs Python + boto3 benchmark; writes bench-results/ (see BENCHMARKS.md)"
 	@echo "  make node_modules  npm ci (asl-validator, the IAM evaluator, the second ASL interpreter)"
 	@echo "  make clean       remove .local, .aws-sam and node_modules"
@@ -50,16 +52,28 @@ demo: setup
 # not depend on each other: the venvs (network), clippy (check builds, in its own target directory
 # so that cargo's lock on one directory does not serialize it with the rest) and the debug build of
 # the tests and the functions; each of the two builds spends its last minutes on aws-sdk-ec2 alone,
-# one rustc on one core, so together they keep both cores busy. Then one after another.
-TEST_PHASES := unit template integration sam-build
+# one rustc on one core, so together they keep both cores busy. Then `sam build` (release, both
+# architectures: most of a cold run's CPU) starts in the background at the lowest priority, in
+# target directories of its own, while unit, template and integration run one after another in
+# front: the integration tests wait on the stand-ins about half of the time (one of the two cores
+# idle), which the release build takes up instead of running after them. A phase that fails
+# stops the background build.
+TEST_PHASES := unit template integration
 test:
 	@total=$$SECONDS; start=$$SECONDS; \
 	$(MAKE) --no-print-directory -j3 --output-sync=target setup lint compile || { echo "make test: setup, lint or compile FAILED"; exit 1; }; \
 	echo "make test: setup, lint and compile (side by side) took $$((SECONDS - start)) s"; \
+	mkdir -p .local; rm -f .local/make-sam-build.rc; sam_start=$$SECONDS; \
+	setsid bash -c 'nice -n 19 $(MAKE) --no-print-directory sam-build > .local/make-sam-build.log 2>&1; echo $$? > .local/make-sam-build.rc' & \
+	sam=$$!; echo "make test: sam-build started in the background (log: .local/make-sam-build.log)"; \
 	for phase in $(TEST_PHASES); do \
-	  start=$$SECONDS; $(MAKE) --no-print-directory $$phase || { echo "make test: $$phase FAILED"; exit 1; }; \
+	  start=$$SECONDS; $(MAKE) --no-print-directory $$phase || { echo "make test: $$phase FAILED"; kill -TERM -- -$$sam 2>/dev/null; exit 1; }; \
 	  echo "make test: $$phase took $$((SECONDS - start)) s"; \
-	done; echo "make test: all checks passed in $$((SECONDS - total)) s"
+	done; \
+	start=$$SECONDS; wait $$sam; cat .local/make-sam-build.log; \
+	if [ "$$(cat .local/make-sam-build.rc 2>/dev/null)" != 0 ]; then echo "make test: sam-build FAILED"; exit 1; fi; \
+	echo "make test: sam-build took $$((SECONDS - sam_start)) s, $$((SECONDS - start)) s of them after the integration tests"; \
+	echo "make test: all checks passed in $$((SECONDS - total)) s"
 
 # The debug build of everything `unit` and `integration` run.
 compile:
@@ -111,16 +125,30 @@ build: setup
 # .aws-sam/arm64/build; scripts/check_artifacts.py then checks each: a bootstrap of the right
 # machine for every function, no function missing or extra.
 # The two builds run side by side: each alone keeps about one of the two cores busy (codegen-units=1
-# and an LTO link per function), and cargo locks a target directory for a whole build, so arm64
-# builds in CARGO_TARGET_DIR (shared with `make build`) and x86_64 in CARGO_TARGET_DIR/sam-x86_64;
+# and a link per function), and cargo locks a target directory for a whole build, so each
+# architecture builds in a target directory of its own, CARGO_TARGET_DIR/sam-x86_64 and
+# CARGO_TARGET_DIR/sam-arm64 (apart from the debug build too, which `make test` runs beside it);
 # both stay warm between CI runs. Each has its own .aws-sam/<arch>, because SAM rewrites the
 # build.toml next to its build directory at start. Not --cached: SAM hashes the whole checkout
 # (.venv, target, .local) for each function, ~25 s each, and fails when a file goes away meanwhile;
 # cargo's own fingerprints already make a warm rebuild take seconds. Not --parallel: the builds of
 # one architecture queue on cargo's lock of its target directory.
+#
+# cargo-lambda cross-links through cargo-zigbuild's wrapper scripts, whose directory is named after
+# the path of the cargo-lambda executable, and the wrappers' paths reach every C build script
+# (aws-lc-sys, under the whole SDK) through CC_<target>: run from each clone's .venv, a new clone
+# rebuilt the SDK from scratch even with a warm target directory. So sam runs a copy of it at a
+# path that does not depend on the clone, next to the target directories it builds into.
 SAM_BUILD := sam build --template template.yaml
 SAM_TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
-sam-build: setup
+LAMBDA_TOOLS := $(SAM_TARGET_DIR)/sam-tools
+lambda-tools: setup
+	@mkdir -p $(LAMBDA_TOOLS)
+	@cmp -s $(VENV)/bin/cargo-lambda $(LAMBDA_TOOLS)/cargo-lambda \
+	  || { cp $(VENV)/bin/cargo-lambda $(LAMBDA_TOOLS)/cargo-lambda.new \
+	       && mv $(LAMBDA_TOOLS)/cargo-lambda.new $(LAMBDA_TOOLS)/cargo-lambda; }
+
+sam-build: setup lambda-tools
 	@mkdir -p .local
 	@if rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu \
 	    || rustup target add aarch64-unknown-linux-gnu; then \
@@ -134,12 +162,12 @@ sam-build: setup
 	fi
 
 sam-build-x86_64: SAM_CARGO_TARGET_DIR = $(SAM_TARGET_DIR)/sam-x86_64
-sam-build-arm64: SAM_CARGO_TARGET_DIR = $(SAM_TARGET_DIR)
-sam-build-x86_64 sam-build-arm64: sam-build-%:
+sam-build-arm64: SAM_CARGO_TARGET_DIR = $(SAM_TARGET_DIR)/sam-arm64
+sam-build-x86_64 sam-build-arm64: sam-build-%: lambda-tools
 	@rm -rf .aws-sam/$*
 	@echo "sam-build: $* into .aws-sam/$*/build (cargo: $(SAM_CARGO_TARGET_DIR); sam's log: .local/sam-build-$*.log)"
 	@set -o pipefail; start=$$SECONDS; \
-	CARGO_TARGET_DIR=$(SAM_CARGO_TARGET_DIR) $(SAM_BUILD) --build-dir .aws-sam/$*/build \
+	PATH=$(LAMBDA_TOOLS):$$PATH CARGO_TARGET_DIR=$(SAM_CARGO_TARGET_DIR) $(SAM_BUILD) --build-dir .aws-sam/$*/build \
 	    --parameter-overrides Architecture=$* 2>&1 | tee .local/sam-build-$*.log \
 	  | sed -un 's/^Building codeuri: .* functions: /sam-build: $*: /p' \
 	  || { tail -n 40 .local/sam-build-$*.log; echo "sam-build: $*: sam build failed"; exit 1; }; \

@@ -19,6 +19,9 @@ fn unsupported(what: String) -> AlbError {
     )
 }
 
+/// A listener's or rule's action as the snapshot holds it (`place` names where it is, for the
+/// error). One a snapshot cannot restore (authenticate, a forward without a target group, …) is
+/// `UnsupportedConfiguration`.
 pub fn action_to_snapshot(action: &Action, place: &str) -> Result<ActionSnapshot, AlbError> {
     let order = action.order();
     match action.r#type() {
@@ -102,6 +105,8 @@ pub fn action_to_snapshot(action: &Action, place: &str) -> Result<ActionSnapshot
     }
 }
 
+/// The action to create again from its snapshot: the simple form for one unweighted target
+/// group, a forward configuration otherwise.
 pub fn action_from_snapshot(action: &ActionSnapshot) -> Action {
     match action {
         ActionSnapshot::Forward {
@@ -180,6 +185,8 @@ pub fn action_from_snapshot(action: &ActionSnapshot) -> Action {
     }
 }
 
+/// A rule condition as the snapshot holds it (`place` names the rule, for the error). One with
+/// regular expressions, or on a field it does not know, is `UnsupportedConfiguration`.
 pub fn condition_to_snapshot(
     condition: &RuleCondition,
     place: &str,
@@ -257,6 +264,7 @@ pub fn condition_to_snapshot(
     Ok(snapshot)
 }
 
+/// The rule condition to create again from its snapshot.
 pub fn condition_from_snapshot(condition: &ConditionSnapshot) -> RuleCondition {
     let values = Some(condition.values.clone());
     let builder = RuleCondition::builder().field(&condition.field);

@@ -1,6 +1,8 @@
 //! The Application Load Balancer operations of the working-hours workflow: find by name, create
 //! (from the event, or from a snapshot) idempotently, take a snapshot, delete.
 
+#![warn(missing_docs)]
+
 mod convert;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -41,6 +43,7 @@ fn alb(error: AwsError) -> AlbError {
 }
 
 impl Elbv2 {
+    /// Elastic Load Balancing with `config`.
     pub fn new(config: &aws_types::SdkConfig) -> Elbv2 {
         Elbv2 {
             client: Client::new(config),

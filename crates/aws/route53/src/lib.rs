@@ -1,6 +1,8 @@
 //! The domain's alias record for the ALB: look it up, point it at the ALB, and delete it only
 //! when it is ours. A record that points anywhere else belongs to someone else and is left alone.
 
+#![warn(missing_docs)]
+
 use aws_sdk_route53::types::{
     AliasTarget, Change, ChangeAction, ChangeBatch, ResourceRecordSet, RrType,
 };
@@ -104,6 +106,7 @@ fn classify(record: Option<&ResourceRecordSet>, target: &AlbTarget<'_>) -> Recor
 }
 
 impl Dns {
+    /// Route 53 with `config`.
     pub fn new(config: &aws_types::SdkConfig) -> Dns {
         Dns {
             client: Client::new(config),

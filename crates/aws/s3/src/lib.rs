@@ -1,10 +1,13 @@
 //! JSON documents in S3, for the small records lightsout keeps (ALB snapshots, request outcomes).
 
+#![warn(missing_docs)]
+
 use aws_sdk_s3::error::SdkError;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use lightsout_sdk::AwsError;
 
+/// JSON objects in S3: read, written, or written only if unchanged ([`JsonStore::put_if`]).
 pub struct JsonStore {
     client: Client,
 }
@@ -108,6 +111,7 @@ impl JsonStore {
         }
     }
 
+    /// Writes the object, whatever is there already.
     pub async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), AwsError> {
         self.client
             .put_object()

@@ -1,5 +1,7 @@
 //! ALB snapshots in S3, one object per ALB name (bucket versioning keeps the history).
 
+#![warn(missing_docs)]
+
 use tracing::info;
 
 use lightsout_alb::ports::Snapshots;
@@ -7,6 +9,7 @@ use lightsout_alb::{AlbError, AlbSnapshot, ErrorKind};
 use lightsout_s3::JsonStore;
 use lightsout_sdk::AwsError;
 
+/// ALB snapshots in S3, through a [`JsonStore`]: the [`Snapshots`] of the workflow.
 pub struct SnapshotStore {
     store: JsonStore,
 }
@@ -17,6 +20,7 @@ fn alb(error: AwsError) -> AlbError {
 }
 
 impl SnapshotStore {
+    /// S3 with `config` (see [`JsonStore::new`]).
     pub fn new(config: &aws_types::SdkConfig) -> SnapshotStore {
         SnapshotStore {
             store: JsonStore::new(config),

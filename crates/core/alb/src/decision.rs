@@ -32,6 +32,7 @@ pub enum NextStep {
     /// ALB exists and should, but its record is missing: complete the ALB (a run that died
     /// between CreateLoadBalancer and its listeners leaves one without them), then the record.
     RepairRecord,
+    /// The ALB and its records are as they should be, or there is no ALB and none is wanted.
     Nothing,
 }
 
@@ -55,6 +56,8 @@ impl NextStep {
     }
 }
 
+/// What to do, from whether the ALB exists, whether it should, and whether its records point
+/// at it.
 pub fn next_step(alb_exists: bool, should_exist: bool, record_exists: bool) -> NextStep {
     match (alb_exists, should_exist, record_exists) {
         (true, false, _) => NextStep::Delete,

@@ -38,11 +38,14 @@ impl ErrorKind {
 /// A failure with its kind and a message for people.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlbError {
+    /// What the state machine matches on.
     pub kind: ErrorKind,
+    /// What went wrong, for people.
     pub message: String,
 }
 
 impl AlbError {
+    /// A failure of `kind`.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> AlbError {
         AlbError {
             kind,
@@ -50,6 +53,7 @@ impl AlbError {
         }
     }
 
+    /// An [`ErrorKind::InvalidInput`] failure: the event must be fixed.
     pub fn invalid(message: impl Into<String>) -> AlbError {
         AlbError::new(ErrorKind::InvalidInput, message)
     }
@@ -66,6 +70,7 @@ impl AlbError {
         AlbError::new(kind, failure.to_string())
     }
 
+    /// The `errorType` the function reports: the kind's name.
     pub fn error_type(&self) -> &'static str {
         self.kind.name()
     }

@@ -55,13 +55,17 @@ pub const TARGET_GROUP_FIELDS: [&str; 4] = [
 /// otherwise make a message of megabytes); the rest are counted.
 pub const SHOWN_PROBLEMS: usize = 10;
 
+/// A listener's protocol.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
+    /// `HTTP`.
     Http,
+    /// `HTTPS`: the listener needs a certificate.
     Https,
 }
 
 impl Protocol {
+    /// The name ELB uses: `HTTP` or `HTTPS`.
     pub fn as_aws(self) -> &'static str {
         match self {
             Protocol::Http => "HTTP",
@@ -73,20 +77,27 @@ impl Protocol {
 /// One entry of `targetGroups`: a listener on `port` forwarding to the target group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetGroupSpec {
+    /// `targetGroupArn`: where the listener forwards.
     pub target_group_arn: String,
+    /// `listenerProtocol`.
     pub protocol: Protocol,
+    /// `listenerPort`: 1–65535, one listener per port.
     pub port: u16,
     /// The listener's certificate: the entry's own `certificateArn`, else the event's.
     pub certificate_arn: Option<String>,
 }
 
+/// Whether the ALB can be reached from the internet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scheme {
+    /// `internet-facing` (the default).
     InternetFacing,
+    /// `internal`: reachable only from inside its VPC.
     Internal,
 }
 
 impl Scheme {
+    /// The name ELB uses: `internet-facing` or `internal`.
     pub fn as_aws(self) -> &'static str {
         match self {
             Scheme::InternetFacing => "internet-facing",
@@ -95,13 +106,17 @@ impl Scheme {
     }
 }
 
+/// The ALB's IP address type, which decides its alias records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IpAddressType {
+    /// `ipv4` (the default): an A record.
     Ipv4,
+    /// `dualstack`: an A and an AAAA record.
     Dualstack,
 }
 
 impl IpAddressType {
+    /// The name ELB uses: `ipv4` or `dualstack`.
     pub fn as_aws(self) -> &'static str {
         match self {
             IpAddressType::Ipv4 => "ipv4",
@@ -113,33 +128,52 @@ impl IpAddressType {
 /// Where the decision time came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TimeSource {
+    /// The event's `now`.
     Now,
+    /// The event's `time`: the scheduled time.
     ScheduledTime,
+    /// Neither: the function's clock.
     Clock,
 }
 
 /// The validated event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlbEvent {
+    /// `albName`: 1–32 letters, digits and hyphens.
     pub alb_name: String,
+    /// `days`, `startTime`/`endTime` and `timezone`: when the ALB should exist.
     pub schedule: Schedule,
+    /// `holdUntil`: the ALB should exist until then, whatever the schedule says.
     pub hold_until: Option<DateTime<FixedOffset>>,
+    /// `skipDates`: local dates on which the ALB should not exist.
     pub skip_dates: BTreeSet<NaiveDate>,
+    /// `subnets`: at least two, blank entries dropped.
     pub subnets: Vec<String>,
+    /// `securityGroups`: empty for the VPC's default security group.
     pub security_groups: Vec<String>,
     /// Without any `/hostedzone/` prefix.
     pub hosted_zone_id: String,
     /// Lower case, with the trailing dot Route 53 uses.
     pub domain_name: String,
+    /// `targetGroups`: one listener each.
     pub target_groups: Vec<TargetGroupSpec>,
+    /// `certificateArn`: for HTTPS listeners whose entry has no certificate of its own.
     pub certificate_arn: Option<String>,
+    /// `albArn`: set by an earlier step.
     pub alb_arn: Option<String>,
+    /// `albDNSName`, lower case: set by an earlier step; tells this ALB's records from others.
     pub alb_dns_name: Option<String>,
+    /// `albHostedZoneId`: the hosted zone of the ALB's DNS name, set by an earlier step.
     pub alb_hosted_zone_id: Option<String>,
+    /// `scheme`; [`Scheme::InternetFacing`] when absent.
     pub scheme: Scheme,
+    /// `ipAddressType`; [`IpAddressType::Ipv4`] when absent.
     pub ip_address_type: IpAddressType,
+    /// `snapshotBucket`: where the snapshot is saved and restored from; `None`: no snapshot.
     pub snapshot_bucket: Option<String>,
+    /// The instant the schedule is read at: `now`, else `time`, else the clock.
     pub decision_time: DateTime<Utc>,
+    /// Which of the three it was.
     pub time_source: TimeSource,
 }
 

@@ -3,6 +3,8 @@
 //! machine tells apart; the ports its steps call AWS through ([`ports`]) and, for tests, an
 //! in-memory account behind them (`fake`, feature `fake`). No AWS dependency.
 
+#![warn(missing_docs)]
+
 pub mod decision;
 pub mod error;
 pub mod event;

@@ -1,6 +1,6 @@
 //! The ports of the ALB workflow: what its steps ask of AWS, in the workflow's own types. The
 //! adapters (lightsout-elbv2, lightsout-route53, lightsout-snapshots) implement them over the
-//! SDK, which stays inside them; [`crate::fake`] (feature `fake`) implements them in memory, so
+//! SDK, which stays inside them; `lightsout_alb::fake` (feature `fake`) implements them in memory, so
 //! each step's handler is unit-tested without a network.
 
 // The ports are implemented and awaited only inside this workspace, on a current-thread runtime:

@@ -7,34 +7,49 @@ use serde::{Deserialize, Serialize};
 /// Bumped when the format changes incompatibly; a newer snapshot is refused, never half-read.
 pub const SNAPSHOT_VERSION: u32 = 1;
 
+/// One saved ALB: the JSON object stored under [`AlbSnapshot::key`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AlbSnapshot {
+    /// The format's version: [`SNAPSHOT_VERSION`] when written.
     pub version: u32,
+    /// The ALB's name (the event's `albName`).
     pub alb_name: String,
     /// RFC 3339, when it was taken.
     pub taken_at: String,
     /// The ALB it was taken from (gone by the time it is restored).
     pub alb_arn: String,
+    /// `internet-facing` or `internal`.
     pub scheme: String,
+    /// `ipv4` or `dualstack`.
     pub ip_address_type: String,
+    /// Every listener, by port.
     pub listeners: Vec<ListenerSnapshot>,
+    /// The load-balancer attributes (`idle_timeout.timeout_seconds`, …), set again on restore.
     pub attributes: Vec<KeyValue>,
+    /// The ALB's tags, added again on restore.
     pub tags: Vec<KeyValue>,
 }
 
+/// A load-balancer attribute or a tag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KeyValue {
+    /// Its key.
     pub key: String,
+    /// Its value.
     pub value: String,
 }
 
+/// One listener, with everything needed to make it again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListenerSnapshot {
+    /// Its port.
     pub port: u16,
+    /// `HTTP` or `HTTPS`.
     pub protocol: String,
+    /// The TLS policy (HTTPS only), e.g. `ELBSecurityPolicy-TLS13-1-2-2021-06`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ssl_policy: Option<String>,
     /// The listener's default certificate (HTTPS).
@@ -43,17 +58,22 @@ pub struct ListenerSnapshot {
     /// Further certificates served by SNI.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra_certificate_arns: Vec<String>,
+    /// What it does with a request that no rule matches.
     pub default_actions: Vec<ActionSnapshot>,
     /// Non-default rules, by priority.
     #[serde(default)]
     pub rules: Vec<RuleSnapshot>,
 }
 
+/// A listener rule other than the default one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RuleSnapshot {
+    /// Its priority: lower numbers are evaluated first.
     pub priority: u32,
+    /// What a request must match: all of them.
     pub conditions: Vec<ConditionSnapshot>,
+    /// What is done with a matching request.
     pub actions: Vec<ActionSnapshot>,
 }
 
@@ -61,46 +81,66 @@ pub struct RuleSnapshot {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", tag = "type")]
 pub enum ActionSnapshot {
+    /// `forward`: to one or more target groups.
     #[serde(rename = "forward", rename_all = "camelCase")]
     Forward {
+        /// Where the action comes among its listener's or rule's actions, when set.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         order: Option<i32>,
+        /// Where requests go, with their weights.
         target_groups: Vec<WeightedTargetGroup>,
+        /// The target group stickiness duration, in seconds, when stickiness is on.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stickiness_seconds: Option<i32>,
     },
+    /// `redirect`: to another URL.
     #[serde(rename = "redirect", rename_all = "camelCase")]
     Redirect {
+        /// Where the action comes among its listener's or rule's actions, when set.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         order: Option<i32>,
+        /// `HTTP_301` or `HTTP_302`.
         status_code: String,
+        /// The new URL's protocol (`HTTPS`, `#{protocol}`, …).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         protocol: Option<String>,
+        /// Its port (`443`, `#{port}`, …).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         port: Option<String>,
+        /// Its host (`#{host}`, …).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         host: Option<String>,
+        /// Its path (`/#{path}`, …).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         path: Option<String>,
+        /// Its query, without the `?` (`#{query}`, …).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         query: Option<String>,
     },
+    /// `fixed-response`: an answer from the ALB itself.
     #[serde(rename = "fixed-response", rename_all = "camelCase")]
     FixedResponse {
+        /// Where the action comes among its listener's or rule's actions, when set.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         order: Option<i32>,
+        /// The HTTP status code, e.g. `503`.
         status_code: String,
+        /// The answer's content type, e.g. `text/plain`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         content_type: Option<String>,
+        /// The answer's body.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message_body: Option<String>,
     },
 }
 
+/// A target group of a forward action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WeightedTargetGroup {
+    /// Its ARN.
     pub target_group_arn: String,
+    /// Its weight among the action's target groups, when AWS gives one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight: Option<i32>,
 }
@@ -110,6 +150,7 @@ pub struct WeightedTargetGroup {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConditionSnapshot {
+    /// Which part of the request is matched: the ELB field name, e.g. `path-pattern`.
     pub field: String,
     /// The values: patterns, hosts, methods, CIDRs, header values.
     #[serde(default)]
@@ -122,11 +163,14 @@ pub struct ConditionSnapshot {
     pub query: Vec<QueryPair>,
 }
 
+/// One pair of a `query-string` condition.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueryPair {
+    /// The key; `None` matches the value under any key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    /// The value.
     pub value: String,
 }
 

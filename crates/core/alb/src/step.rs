@@ -35,13 +35,18 @@ pub fn merge(event: &mut Value, output: &impl Serialize) {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Checked {
+    /// An ALB of the event's name exists.
     pub alb_exists: bool,
     /// Empty when there is no ALB (as the seed's event had it).
     pub alb_arn: String,
+    /// Its DNS name; empty when there is no ALB.
     #[serde(rename = "albDNSName")]
     pub alb_dns_name: String,
+    /// The hosted zone of its DNS name (the alias target's zone); empty when there is no ALB.
     pub alb_hosted_zone_id: String,
+    /// The schedule wants the ALB at the decision time.
     pub should_exist: bool,
+    /// Why, in words (see [`crate::should_exist`]).
     pub should_exist_reason: String,
     /// Every record the ALB needs (A, and AAAA when dualstack) is an alias to it.
     pub record_exists: bool,
@@ -66,16 +71,22 @@ impl StepOutput for Checked {
 pub struct AlbInPlace {
     /// Always true: the ALB exists now.
     pub alb_exists: bool,
+    /// Its ARN.
     pub alb_arn: String,
+    /// Its DNS name: what the alias records point at.
     #[serde(rename = "albDNSName")]
     pub alb_dns_name: String,
+    /// The hosted zone of its DNS name.
     pub alb_hosted_zone_id: String,
     /// False when an ALB of that name already existed and was reused.
     pub alb_created: bool,
+    /// A snapshot was found and applied (listeners, rules, attributes, tags).
     pub restored_from_snapshot: bool,
     /// The S3 key of the snapshot it was restored from, or null.
     pub snapshot_key: Option<String>,
+    /// Listeners made by this run.
     pub listeners_created: usize,
+    /// Listener rules made by this run.
     pub rules_created: usize,
 }
 
@@ -102,7 +113,9 @@ impl StepOutput for AlbInPlace {
 pub struct AlbGone {
     /// Always false: the ALB does not exist now.
     pub alb_exists: bool,
+    /// This run deleted the ALB.
     pub alb_deleted: bool,
+    /// There was no ALB to delete: the opposite of `alb_deleted`.
     pub alb_already_gone: bool,
     /// The S3 key of the snapshot saved before the delete, or null.
     pub snapshot_key: Option<String>,
@@ -151,6 +164,7 @@ pub struct RecordInPlace {
 }
 
 impl RecordInPlace {
+    /// `changed`: a record was written (created, or changed to point at the ALB).
     pub fn new(changed: bool) -> RecordInPlace {
         RecordInPlace {
             record_exists: true,
@@ -208,7 +222,9 @@ impl Serialize for RecordStatus {
 pub struct RecordGone {
     /// True only when a record of someone else's is still there and none of ours was deleted.
     pub record_exists: bool,
+    /// This ALB's alias records were deleted.
     pub record_deleted: bool,
+    /// What was found at the domain.
     pub record_status: RecordStatus,
 }
 

@@ -5,6 +5,8 @@
 //! `{"action": "wake", "instanceIds": ["i-0abc…"], "until": "2026-11-25T23:00:00+09:00", "requestedBy": "mina"}`
 //! or `{"action": "sleep", "tag": {"key": "Team", "value": "api"}}`.
 
+#![warn(missing_docs)]
+
 pub mod hold;
 
 use chrono::{DateTime, FixedOffset, SecondsFormat, Utc};
@@ -19,6 +21,7 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const MAX_INSTANCE_IDS: usize = 50;
 const FIELDS: &str = "action, instanceIds, tag, until, requestedBy";
 
+/// What a request asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
@@ -29,6 +32,7 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action as the API spells it: `wake` or `sleep`.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Wake => "wake",
@@ -37,9 +41,12 @@ impl Action {
     }
 }
 
+/// A tag that selects instances: every instance with this key and value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TagSelector {
+    /// The tag's key; never `AUTOSTOP_ENABLE` or an `aws:` key.
     pub key: String,
+    /// The value it must have, exactly.
     pub value: String,
 }
 
@@ -47,7 +54,9 @@ pub struct TagSelector {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Target {
+    /// These instances: 1 to [`MAX_INSTANCE_IDS`] ids.
     InstanceIds(Vec<String>),
+    /// Every instance with this tag.
     Tag(TagSelector),
 }
 
@@ -105,13 +114,18 @@ fn fnv1a(text: &str) -> u64 {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Request {
+    /// The `Idempotency-Key` header, else a random UUID: one id is carried out once.
     pub request_id: String,
+    /// What to do.
     pub action: Action,
+    /// Which instances.
     pub target: Target,
     /// Wake only: keep running until then. None: until the end of today's window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<String>,
+    /// Who asked: `requestedBy`, else `anonymous`.
     pub requested_by: String,
+    /// When the API accepted it: RFC 3339, seconds, UTC.
     pub received_at: String,
 }
 
@@ -216,7 +230,9 @@ impl Request {
 /// Why a body was refused: the status and the message the API answers with.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Refusal {
+    /// The HTTP status: 400, or 413 for a body over [`MAX_BODY_BYTES`].
     pub status: u16,
+    /// What was wrong, naming the field.
     pub message: String,
 }
 
@@ -430,9 +446,12 @@ fn is_instance_id(s: &str) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct InstanceOutcome {
+    /// The instance's id.
     pub instance_id: String,
     /// `started`, `already running`, `stopped`, `already stopped`, `refused`, `not found`.
     pub result: String,
+    /// More about the result: the hold set or cleared, why it was refused, a tag that could not
+    /// be set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
@@ -441,15 +460,23 @@ pub struct InstanceOutcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Outcome {
+    /// The request's id.
     pub request_id: String,
+    /// What it asked for.
     pub action: Action,
     /// `done` (every instance as asked), `refused` (none could be acted on) or `partial`.
     pub status: String,
+    /// A wake's `until`: the hold set on its instances. `None` for a sleep, and for a wake that
+    /// holds each instance to the end of its own window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold_until: Option<String>,
+    /// Who asked.
     pub requested_by: String,
+    /// When the API accepted it (RFC 3339).
     pub received_at: String,
+    /// When the consumer finished it: RFC 3339, seconds, UTC.
     pub completed_at: String,
+    /// What happened to each instance.
     pub instances: Vec<InstanceOutcome>,
 }
 
@@ -459,6 +486,8 @@ impl Outcome {
         format!("requests/{request_id}.json")
     }
 
+    /// The request's status from its instances' results: `refused` when none was acted on (each
+    /// refused or not found), `partial` when some were not, else `done`.
     pub fn status_of(instances: &[InstanceOutcome]) -> &'static str {
         let refused = |o: &InstanceOutcome| o.result == "refused" || o.result == "not found";
         match (instances.iter().all(refused), instances.iter().any(refused)) {

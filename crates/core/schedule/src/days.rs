@@ -16,13 +16,16 @@ use crate::event::shorten;
 /// [`crate::event::SHOWN_CHARS`] characters of it).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DayError {
+    /// Nothing but separators, or nothing at all.
     #[error("DAY is empty; expected days such as `mon-fri`, `월,수,금` or `daily`")]
     Empty,
+    /// A part that is neither a day, a range nor an alias.
     #[error(
         "DAY: `{0}` is not a day; expected 월 화 수 목 금 토 일, mon…sun, monday…sunday, \
          a range such as mon-fri, or weekdays/weekends/daily (평일/주말/매일)"
     )]
     UnknownDay(String),
+    /// A range with an end missing, or more than two days (`mon-`, `mon-wed-fri`).
     #[error("DAY: `{0}` is not a range; expected two days joined by `-` or `~`, such as mon-fri")]
     BadRange(String),
 }
@@ -42,19 +45,26 @@ const ALL_DAYS: [Weekday; 7] = [
 ];
 
 impl DaySet {
+    /// No day.
     pub const EMPTY: DaySet = DaySet(0);
+    /// Monday to Sunday: `daily`, and what an absent `DAY` tag means.
     pub const EVERY_DAY: DaySet = DaySet(0b111_1111);
+    /// Monday to Friday: `weekdays`, `평일`.
     pub const WEEKDAYS: DaySet = DaySet(0b001_1111);
+    /// Saturday and Sunday: `weekends`, `주말`.
     pub const WEEKENDS: DaySet = DaySet(0b110_0000);
 
+    /// Is `day` in the set?
     pub fn contains(self, day: Weekday) -> bool {
         self.0 & (1 << day.num_days_from_monday()) != 0
     }
 
+    /// Adds `day` to the set.
     pub fn insert(&mut self, day: Weekday) {
         self.0 |= 1 << day.num_days_from_monday();
     }
 
+    /// Is the set empty? A parsed `DAY` value never is.
     pub fn is_empty(self) -> bool {
         self.0 == 0
     }

@@ -20,15 +20,21 @@ use crate::schedule::LocalMoment;
 /// EC2 instance states the function sees.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InstanceState {
+    /// `pending`: on its way to running; left to settle.
     Pending,
+    /// `running`.
     Running,
+    /// `stopping`: on its way to stopped; left to settle.
     Stopping,
+    /// `stopped`.
     Stopped,
     /// shutting-down, terminated, or anything newer.
     Other,
 }
 
 impl InstanceState {
+    /// Reads EC2's state name (`running`, `stopped`, …); any other name is
+    /// [`InstanceState::Other`].
     pub fn from_ec2(name: &str) -> InstanceState {
         match name {
             "pending" => InstanceState::Pending,
@@ -40,9 +46,12 @@ impl InstanceState {
     }
 }
 
+/// The state the schedule wants an instance in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wanted {
+    /// Held running, or inside a window.
     Running,
+    /// Outside the schedule, or on a skip date or holiday.
     Stopped,
 }
 
@@ -55,9 +64,12 @@ impl fmt::Display for Wanted {
     }
 }
 
+/// What to do to an instance to get it to its wanted state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
+    /// Start it: stopped, and wanted running.
     Start,
+    /// Stop it: running, and wanted stopped.
     Stop,
     /// Nothing to do: already as wanted, in transition, or the mode forbids the move.
     Leave,
@@ -66,8 +78,12 @@ pub enum Action {
 /// What should happen to one instance, and why, in words for the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
+    /// The state the schedule wants at the decision time.
     pub wanted: Wanted,
+    /// What to do about it.
     pub action: Action,
+    /// Why, in words for the report: what decided the wanted state and, when the mode or a
+    /// transition holds the action back, that too.
     pub reason: String,
 }
 

@@ -15,17 +15,31 @@ use serde_json::Value;
 /// Bad input: names the field and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EventError {
+    /// The event is neither an object nor null; holds what it is (`an array`, …).
     #[error("event: expected a JSON object, got {0}")]
     NotAnObject(&'static str),
+    /// `time` or `now` is not an RFC 3339 time.
     #[error("event field `{field}`: expected an RFC 3339 time such as 2026-11-25T09:00:00+09:00, got {got}")]
-    BadTime { field: &'static str, got: String },
+    BadTime {
+        /// `time` or `now`.
+        field: &'static str,
+        /// What it held (see [`describe`]).
+        got: String,
+    },
+    /// `dryRun` is neither a boolean nor the string `true` or `false`; holds what it was.
     #[error("event field `dryRun`: expected true or false, got {0}")]
     BadDryRun(String),
+    /// A field that is a near miss of a known one (`dry_run` for `dryRun`): refused, not ignored.
     #[error(
         "event field `{field}`: not a field of this event; did you mean `{known}`? \
          (refused rather than ignored: a misspelt field would change what the run does)"
     )]
-    NearMiss { field: String, known: &'static str },
+    NearMiss {
+        /// The field as given, shortened.
+        field: String,
+        /// The known field it is a near miss of.
+        known: &'static str,
+    },
     /// The runtime could not read the payload as JSON (nested too deeply, a number out of range).
     #[error("{0}")]
     Unreadable(String),
@@ -46,6 +60,8 @@ pub enum TimeSource {
     Clock,
 }
 
+/// What an `ec2-autostop` event asks for: the instant to decide for, and whether to change
+/// anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AutostopEvent {
     /// `None`: use the clock.
@@ -55,6 +71,8 @@ pub struct AutostopEvent {
 }
 
 impl AutostopEvent {
+    /// Reads the event. `null` is an event with no fields; a near miss of a known field, or a bad
+    /// value, is refused.
     pub fn parse(event: &Value) -> Result<AutostopEvent, EventError> {
         let fields = match event {
             Value::Null => {

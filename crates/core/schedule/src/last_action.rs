@@ -43,14 +43,19 @@ pub const LOOKBACK_HOURS: i64 = 24;
 /// The time format: RFC 3339 to the minute.
 const MINUTES: &str = "%Y-%m-%dT%H:%M%:z";
 
+/// What lightsout did to the instance: the tag value's first word.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Done {
+    /// `started`.
     Started,
+    /// `stopped`.
     Stopped,
+    /// `hibernated`: stopped with hibernation (`AUTOSTOP_HIBERNATE`).
     Hibernated,
 }
 
 impl Done {
+    /// The word in the tag value: `started`, `stopped` or `hibernated`.
     pub fn as_str(self) -> &'static str {
         match self {
             Done::Started => "started",
@@ -87,21 +92,27 @@ impl fmt::Display for Cause {
 /// One `lightsout:last-action` value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LastAction {
+    /// What was done.
     pub done: Done,
     /// Local time in the instance's zone, whole minutes.
     pub at: DateTime<FixedOffset>,
+    /// Why: the schedule, or a request.
     pub cause: Cause,
 }
 
 /// Why a tag value could not be read (it is then ignored: it only ever adds a report entry).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LastActionError {
+    /// Fewer than three space-separated parts.
     #[error("expected `<action> <time> <cause>`, e.g. `stopped 2026-11-25T19:00+09:00 schedule`")]
     Shape,
+    /// The first part is not `started`, `stopped` or `hibernated`; holds it, shortened.
     #[error("`{0}` is not an action; expected started, stopped or hibernated")]
     Action(String),
+    /// The second part is not a time; holds it, shortened.
     #[error("`{0}` is not a time; expected e.g. 2026-11-25T19:00+09:00")]
     Time(String),
+    /// The rest is neither `schedule` nor `request <id>`; holds it, shortened.
     #[error("`{0}` is not a cause; expected `schedule` or `request <id>`")]
     Cause(String),
 }
@@ -140,6 +151,7 @@ impl LastAction {
         }
     }
 
+    /// Reads a tag value as [`LastAction::value`] writes it (a time with seconds is accepted too).
     pub fn parse(value: &str) -> Result<LastAction, LastActionError> {
         let (done, rest) = value.split_once(' ').ok_or(LastActionError::Shape)?;
         let (time, cause) = rest.split_once(' ').ok_or(LastActionError::Shape)?;

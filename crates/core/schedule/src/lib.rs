@@ -2,6 +2,8 @@
 //! wanted-state decision, the `ec2-autostop` event contract and settings. No AWS dependency, so all
 //! of it is tested here without a network.
 
+#![warn(missing_docs)]
+
 pub mod days;
 pub mod decision;
 pub mod event;

@@ -25,13 +25,22 @@ use crate::event::shorten;
 use crate::schedule::Schedule;
 use crate::window::{WindowError, Windows};
 
+/// `true` in any letter case makes an instance managed (see [`is_enabled`]).
 pub const TAG_ENABLE: &str = "AUTOSTOP_ENABLE";
+/// The days the schedule applies ([`DaySet`]); absent: every day.
 pub const TAG_DAY: &str = "DAY";
+/// The daily windows ([`Windows`]); a managed instance without it is skipped.
 pub const TAG_TIME: &str = "TIME";
+/// The schedule's IANA zone; absent: the function's `SCHEDULE_TIMEZONE`.
 pub const TAG_TZ: &str = "TZ";
+/// An RFC 3339 time; until then the instance is wanted running, whatever the schedule says.
 pub const TAG_HOLD_UNTIL: &str = "AUTOSTOP_HOLD_UNTIL";
+/// `YYYY-MM-DD` dates, comma-separated: local dates on which the instance is wanted stopped
+/// all day.
 pub const TAG_SKIP_DATES: &str = "AUTOSTOP_SKIP_DATES";
+/// Which way the function may move the instance ([`Mode`]).
 pub const TAG_MODE: &str = "AUTOSTOP_MODE";
+/// `true`: stop with hibernation.
 pub const TAG_HIBERNATE: &str = "AUTOSTOP_HIBERNATE";
 /// Set by EC2 Auto Scaling on its members: stopping one makes the group replace it.
 pub const TAG_ASG: &str = "aws:autoscaling:groupName";
@@ -39,13 +48,17 @@ pub const TAG_ASG: &str = "aws:autoscaling:groupName";
 /// Which way the function may move an instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Mode {
+    /// `both`: started and stopped by lightsout.
     #[default]
     Both,
+    /// `stop-only`: stopped by lightsout, never started.
     StopOnly,
+    /// `start-only`: started by lightsout, never stopped.
     StartOnly,
 }
 
 impl Mode {
+    /// Reads an `AUTOSTOP_MODE` value: any letter case, `_` for `-`; empty is `both`.
     pub fn parse(value: &str) -> Result<Mode, PolicyError> {
         match value.trim().to_ascii_lowercase().replace('_', "-").as_str() {
             "both" | "" => Ok(Mode::Both),
@@ -69,20 +82,28 @@ impl fmt::Display for Mode {
 /// Why a managed instance's tags could not be read. Each message names the tag.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
+    /// No `TIME` tag.
     #[error("TIME tag is missing; expected windows such as `9~18`")]
     MissingTime,
+    /// The `DAY` tag cannot be read.
     #[error(transparent)]
     Day(#[from] DayError),
+    /// The `TIME` tag cannot be read.
     #[error(transparent)]
     Time(#[from] WindowError),
+    /// The `TZ` tag is not a zone; holds it, shortened.
     #[error("TZ: `{0}` is not an IANA time zone; expected a name such as Asia/Seoul, Europe/Berlin or UTC")]
     BadZone(String),
+    /// `AUTOSTOP_HOLD_UNTIL` is not an RFC 3339 time; holds it, shortened.
     #[error("AUTOSTOP_HOLD_UNTIL: `{0}` is not an RFC 3339 time; expected e.g. 2026-11-25T23:00:00+09:00")]
     BadHoldUntil(String),
+    /// A part of `AUTOSTOP_SKIP_DATES` is not a date; holds that part, shortened.
     #[error("AUTOSTOP_SKIP_DATES: `{0}` is not a date; expected YYYY-MM-DD, comma-separated")]
     BadSkipDate(String),
+    /// `AUTOSTOP_MODE` is not a mode; holds it, shortened.
     #[error("AUTOSTOP_MODE: `{0}` is not a mode; expected both, stop-only or start-only")]
     BadMode(String),
+    /// `AUTOSTOP_HIBERNATE` is neither `true` nor `false`; holds it, shortened.
     #[error("AUTOSTOP_HIBERNATE: `{0}` is not a boolean; expected true or false")]
     BadHibernate(String),
 }
@@ -90,10 +111,15 @@ pub enum PolicyError {
 /// What a managed instance's tags ask for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
+    /// `DAY`, `TIME` and `TZ`.
     pub schedule: Schedule,
+    /// `AUTOSTOP_HOLD_UNTIL`: wanted running until then. `None` when absent or empty.
     pub hold_until: Option<DateTime<FixedOffset>>,
+    /// `AUTOSTOP_SKIP_DATES`: local dates on which it is wanted stopped all day.
     pub skip_dates: BTreeSet<NaiveDate>,
+    /// `AUTOSTOP_MODE`; [`Mode::Both`] when absent.
     pub mode: Mode,
+    /// `AUTOSTOP_HIBERNATE`: stop with hibernation. `false` when absent or empty.
     pub hibernate: bool,
 }
 
@@ -106,6 +132,7 @@ pub enum Classification {
     AutoScaling(String),
     /// Managed, but a tag could not be read.
     Invalid(PolicyError),
+    /// Managed, with what its tags ask for.
     Managed(Box<Policy>),
 }
 

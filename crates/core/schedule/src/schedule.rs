@@ -12,26 +12,35 @@ use crate::window::{Window, Windows, DAY_MINUTES};
 /// Days, windows and zone, as given by the `DAY`, `TIME` and `TZ` tags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Schedule {
+    /// `DAY`: the days windows start on.
     pub days: DaySet,
+    /// `TIME`: the daily windows.
     pub windows: Windows,
+    /// The zone days and windows are read in: `TZ`, else the function's default.
     pub zone: Tz,
 }
 
 /// The window that makes a schedule "on", and the local day it started on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ActiveWindow {
+    /// The window the instant is inside.
     pub window: Window,
+    /// The local date the window started on: the day before, in the small hours of an overnight
+    /// window.
     pub started_on: NaiveDate,
 }
 
 /// The wall-clock reading of an instant in a zone, at minute resolution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LocalMoment {
+    /// The local date.
     pub date: NaiveDate,
+    /// Minutes since local midnight (0–1439).
     pub minute: u16,
 }
 
 impl LocalMoment {
+    /// `instant` as `zone`'s wall clock reads it.
     pub fn at(instant: DateTime<Utc>, zone: Tz) -> LocalMoment {
         let local = instant.with_timezone(&zone);
         LocalMoment {
@@ -40,6 +49,7 @@ impl LocalMoment {
         }
     }
 
+    /// The local day of the week.
     pub fn weekday(self) -> Weekday {
         self.date.weekday()
     }

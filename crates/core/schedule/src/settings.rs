@@ -16,29 +16,42 @@ use chrono_tz::Tz;
 
 use crate::policy::{parse_dates, parse_zone};
 
+/// `SCHEDULE_TIMEZONE` when unset.
 pub const DEFAULT_ZONE: Tz = Tz::Asia__Seoul;
+/// `BATCH_SIZE` when unset.
 pub const DEFAULT_BATCH_SIZE: usize = 100;
+/// `PAGE_SIZE` when unset: DescribeInstances' largest page.
 pub const DEFAULT_PAGE_SIZE: i32 = 1000;
 
 /// A setting that cannot be read: names the variable and what was expected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettingsError {
+    /// A variable is set to a value that cannot be read.
     #[error("setting {name}: `{value}` is invalid; expected {expected}")]
     Invalid {
+        /// The variable, e.g. `BATCH_SIZE`.
         name: &'static str,
+        /// Its value, or the part of it that is wrong.
         value: String,
+        /// What was expected, in words.
         expected: &'static str,
     },
 }
 
+/// The function's settings, as [`Settings::from_lookup`] reads them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
+    /// `SCHEDULE_TIMEZONE`: the zone for instances without a `TZ` tag.
     pub default_zone: Tz,
+    /// `SKIP_DATES`: stack-wide holidays, each read in the instance's own zone.
     pub holidays: BTreeSet<NaiveDate>,
     /// Empty: the function's own region.
     pub regions: Vec<String>,
+    /// `DRY_RUN`: decide and report, change nothing (an event's `dryRun` overrides it).
     pub dry_run: bool,
+    /// `BATCH_SIZE`: instance ids per StartInstances/StopInstances call (1–1000).
     pub batch_size: usize,
+    /// `PAGE_SIZE`: the DescribeInstances page size (5–1000).
     pub page_size: i32,
 }
 

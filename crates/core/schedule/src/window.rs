@@ -22,15 +22,25 @@ pub const DAY_MINUTES: u16 = 24 * 60;
 /// [`crate::event::SHOWN_CHARS`] characters of each).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WindowError {
+    /// Nothing but commas, or nothing at all.
     #[error("TIME is empty; expected windows such as `9~18` or `09:30~18:00,22~2`")]
     Empty,
+    /// A part without `~` (or `-`, `～`, `〜`) between a start and an end; holds it, shortened.
     #[error("TIME: `{0}` is not a window; expected START~END such as `9~18` or `09:30~18:00`")]
     NotAWindow(String),
+    /// A start or end that is not a time.
     #[error(
         "TIME: `{time}` in `{window}` is not a time; expected an hour 0-23 or HH:MM (00:00-23:59, \
          24:00 as an end)"
     )]
-    BadTime { window: String, time: String },
+    BadTime {
+        /// The window, shortened.
+        window: String,
+        /// Its start or end that is not a time, shortened.
+        time: String,
+    },
+    /// A window of `HH:MM` times whose start and end are the same minute (`09:00~09:00`); holds
+    /// it, shortened.
     #[error("TIME: `{0}` is empty: its start and end are the same moment")]
     EmptyWindow(String),
 }
@@ -39,7 +49,9 @@ pub enum WindowError {
 /// (1..=1440). A window whose start + length passes 1440 runs into the next day.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Window {
+    /// Minutes after local midnight (0–1439).
     pub start: u16,
+    /// Minutes (1–1440).
     pub length: u16,
 }
 
@@ -49,6 +61,7 @@ impl Window {
         self.start + self.length
     }
 
+    /// Does the window run into the next day?
     pub fn wraps_midnight(self) -> bool {
         self.end() > DAY_MINUTES
     }

@@ -11,7 +11,9 @@ use std::future::Future;
 /// An AWS error as the report shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallError {
+    /// The AWS error code, e.g. `IncorrectInstanceState`.
     pub code: String,
+    /// AWS's error message.
     pub message: String,
     /// The failure is about the call, not the ids in it: splitting would not help.
     pub whole_call: bool,

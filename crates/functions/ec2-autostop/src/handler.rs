@@ -21,21 +21,27 @@ use crate::report::{Acted, Failed, NotHeld, Report, Skipped, TagFailed};
 /// `Retry`/`Catch` and alarms match on them.
 #[derive(Debug, thiserror::Error)]
 pub enum FunctionError {
+    /// The event cannot be read: nothing was done.
     #[error("{0}")]
     InvalidEvent(#[from] EventError),
+    /// A setting cannot be read (the message names the variable): nothing was done.
     #[error("{0}")]
     InvalidSettings(String),
     /// Some instances (or whole regions) failed; carries the full report (in the message as
     /// JSON, for whoever reads the failed invocation).
     #[error("{count} failure(s): {summary}; report: {}", serde_json::to_string(.report).unwrap_or_default())]
     ActionsFailed {
+        /// How many failures: instances, and regions that could not be listed.
         count: usize,
+        /// The first ten, as `<instance> (<action> in <region>: <error code>)`.
         summary: String,
+        /// The whole report.
         report: Box<Report>,
     },
 }
 
 impl FunctionError {
+    /// The stable name: `InvalidEvent`, `InvalidSettings` or `InstanceActionFailed`.
     pub fn error_type(&self) -> &'static str {
         match self {
             FunctionError::InvalidEvent(_) => "InvalidEvent",

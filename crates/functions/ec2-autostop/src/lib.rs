@@ -2,6 +2,8 @@
 //! report. The binary (`main.rs`) serves it; the per-instance decision it acts on is
 //! `lightsout_schedule::assess`, which `lightsout plan` shows.
 
+#![warn(missing_docs)]
+
 pub mod batch;
 // The trait is implemented and used only inside this workspace, with concrete types on a
 // current-thread runtime: the `Send` bound the lint asks for is not needed.

@@ -4,6 +4,8 @@
 //!
 //! A dev-dependency only: nothing here reaches a function.
 
+#![warn(missing_docs)]
+
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
@@ -48,8 +50,12 @@ pub fn key(fields: Vec<&'static str>, text: BoxedStrategy<String>) -> BoxedStrat
 /// collection.
 #[derive(Debug, Clone, Copy)]
 pub struct TreeSize {
+    /// Levels of nesting, at most.
     pub depth: u32,
+    /// The total number of values the tree aims at.
     pub size: u32,
+    /// Items per array, at most (objects get three quarters as many); also the expected branch
+    /// size.
     pub width: u32,
 }
 

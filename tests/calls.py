@@ -3,7 +3,7 @@
 Two places see the calls:
 - `Recorder`, the observer of every `faults.FaultProxy` that stands between the functions and the
   stand-in (conftest puts one in front of every `cargo lambda watch`). The function that made a call
-  is named by its User-Agent (`app/<AWS_LAMBDA_FUNCTION_NAME>`, set by lightsout-lambda).
+  is named by its User-Agent (`app/<AWS_LAMBDA_FUNCTION_NAME>`, set by lightsout-sdk).
 - `harness.Watch`, whose front door registers each invocation while it runs (`INVOCATIONS`), so a
   call is attributed to the event and settings it was made under: the ALB functions' calls are
   judged under the stack parameters that event stands for (AlbName, AlbHostedZoneId, AlbDomainName,

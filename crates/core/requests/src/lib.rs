@@ -456,6 +456,29 @@ pub struct InstanceOutcome {
     pub detail: Option<String>,
 }
 
+/// How a request ended, as its outcome records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Every instance as asked.
+    Done,
+    /// Some instances could not be acted on (refused or not found), the others were.
+    Partial,
+    /// None could be acted on.
+    Refused,
+}
+
+impl Status {
+    /// `done`, `partial` or `refused`, as the outcome's JSON has it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Done => "done",
+            Status::Partial => "partial",
+            Status::Refused => "refused",
+        }
+    }
+}
+
 /// The recorded outcome of a request (the body of `GET /requests/{id}`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -465,7 +488,7 @@ pub struct Outcome {
     /// What it asked for.
     pub action: Action,
     /// `done` (every instance as asked), `refused` (none could be acted on) or `partial`.
-    pub status: String,
+    pub status: Status,
     /// A wake's `until`: the hold set on its instances. `None` for a sleep, and for a wake that
     /// holds each instance to the end of its own window.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -488,12 +511,12 @@ impl Outcome {
 
     /// The request's status from its instances' results: `refused` when none was acted on (each
     /// refused or not found), `partial` when some were not, else `done`.
-    pub fn status_of(instances: &[InstanceOutcome]) -> &'static str {
+    pub fn status_of(instances: &[InstanceOutcome]) -> Status {
         let refused = |o: &InstanceOutcome| o.result == "refused" || o.result == "not found";
         match (instances.iter().all(refused), instances.iter().any(refused)) {
-            (true, _) => "refused",
-            (false, true) => "partial",
-            (false, false) => "done",
+            (true, _) => Status::Refused,
+            (false, true) => Status::Partial,
+            (false, false) => Status::Done,
         }
     }
 }
@@ -816,14 +839,22 @@ mod tests {
         };
         assert_eq!(
             Outcome::status_of(&[o("started"), o("already running")]),
-            "done"
+            Status::Done
         );
-        assert_eq!(Outcome::status_of(&[o("started"), o("refused")]), "partial");
+        assert_eq!(
+            Outcome::status_of(&[o("started"), o("refused")]),
+            Status::Partial
+        );
         assert_eq!(
             Outcome::status_of(&[o("refused"), o("not found")]),
-            "refused"
+            Status::Refused
         );
-        assert_eq!(Outcome::status_of(&[]), "refused");
+        assert_eq!(Outcome::status_of(&[]), Status::Refused);
+        for status in [Status::Done, Status::Partial, Status::Refused] {
+            let json = serde_json::to_value(status).unwrap();
+            assert_eq!(json, status.as_str());
+            assert_eq!(serde_json::from_value::<Status>(json).unwrap(), status);
+        }
     }
 }
 

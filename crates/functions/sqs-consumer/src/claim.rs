@@ -9,7 +9,7 @@
 //! delivery that fails gives its claim up at once, so the retry need not wait for the deadline.
 
 use chrono::{DateTime, Duration, SecondsFormat, TimeZone, Utc};
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
 
 use lightsout_s3::JsonStore;
 use lightsout_sdk::AwsError;
@@ -46,30 +46,38 @@ pub enum Holder {
     Nobody,
 }
 
+/// The claim object's document.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Document {
+    /// The request claimed (for whoever reads the bucket; not needed to tell the holder).
+    #[serde(default)]
+    request_id: String,
+    /// The claiming invocation (its Lambda request id).
+    token: String,
+    /// When the claim ends: RFC 3339, seconds, UTC.
+    until: String,
+}
+
 pub fn holder(document: &[u8], token: &str, now: DateTime<Utc>) -> Holder {
-    let Ok(value) = serde_json::from_slice::<Value>(document) else {
+    let Ok(claim) = serde_json::from_slice::<Document>(document) else {
         return Holder::Nobody;
     };
-    let until = value
-        .get("until")
-        .and_then(Value::as_str)
-        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-        .map(|t| t.with_timezone(&Utc));
-    match (value.get("token").and_then(Value::as_str), until) {
-        (Some(t), Some(until)) if t == token && until > now => Holder::Us,
-        (_, Some(until)) if until > now => Holder::Other(until),
+    let until = DateTime::parse_from_rfc3339(&claim.until).map(|t| t.with_timezone(&Utc));
+    match until {
+        Ok(until) if claim.token == token && until > now => Holder::Us,
+        Ok(until) if until > now => Holder::Other(until),
         _ => Holder::Nobody,
     }
 }
 
 fn document(request_id: &str, token: &str, until: DateTime<Utc>) -> Vec<u8> {
-    json!({
-        "requestId": request_id,
-        "token": token,
-        "until": until.to_rfc3339_opts(SecondsFormat::Secs, true),
-    })
-    .to_string()
-    .into_bytes()
+    let claim = Document {
+        request_id: request_id.into(),
+        token: token.into(),
+        until: until.to_rfc3339_opts(SecondsFormat::Secs, true),
+    };
+    serde_json::to_vec(&claim).unwrap_or_default()
 }
 
 /// A claim this invocation holds: enough to give it up.

@@ -23,7 +23,7 @@ use chrono_tz::Tz;
 use lambda_runtime::{Diagnostic, Error};
 use tracing::{info, warn};
 
-use lightsout_requests::{Outcome, Request};
+use lightsout_requests::{Outcome, Request, Status};
 use lightsout_runtime::metrics::{Metrics, FAILURES};
 use lightsout_runtime::{Counted, Payload};
 use lightsout_s3::JsonStore;
@@ -55,7 +55,7 @@ const DEAD_LETTER_AFTER_RECEIVES: u64 = 3;
 #[derive(Debug, Clone, PartialEq)]
 enum Handled {
     /// Carried out now, with the status recorded in its outcome.
-    CarriedOut(String),
+    CarriedOut(Status),
     /// It already had an outcome: acknowledged without acting again.
     AlreadyDone,
 }
@@ -95,10 +95,10 @@ fn receives(message: &SqsMessage) -> Option<u64> {
 fn count(results: &[Result<Handled, String>], failed_receives: &[Option<u64>], metrics: &Metrics) {
     for result in results {
         match result {
-            Ok(Handled::CarriedOut(status)) => match status.as_str() {
-                "refused" => metrics.add("RequestsRefused", 1),
-                "partial" => metrics.add("RequestsPartial", 1),
-                _ => metrics.add("RequestsDone", 1),
+            Ok(Handled::CarriedOut(status)) => match status {
+                Status::Refused => metrics.add("RequestsRefused", 1),
+                Status::Partial => metrics.add("RequestsPartial", 1),
+                Status::Done => metrics.add("RequestsDone", 1),
             },
             Ok(Handled::AlreadyDone) => metrics.add("RequestsRepeated", 1),
             Err(_) => {}
@@ -244,7 +244,7 @@ impl Consumer {
         bucket: &str,
         zone: Tz,
         key: &str,
-    ) -> Result<String, String> {
+    ) -> Result<Status, String> {
         let now = Utc::now();
         let (instances, hold_until) = self
             .ec2
@@ -254,7 +254,7 @@ impl Consumer {
         let outcome = Outcome {
             request_id: request.request_id.clone(),
             action: request.action,
-            status: Outcome::status_of(&instances).to_string(),
+            status: Outcome::status_of(&instances),
             hold_until,
             requested_by: request.requested_by.clone(),
             received_at: request.received_at.clone(),
@@ -272,7 +272,7 @@ impl Consumer {
         info!(
             request_id = outcome.request_id,
             action = outcome.action.as_str(),
-            status = outcome.status,
+            status = outcome.status.as_str(),
             "request carried out"
         );
         Ok(outcome.status)
@@ -332,10 +332,10 @@ mod tests {
     fn metrics_count_requests_by_status_and_failed_messages_by_receive() {
         let metrics = Metrics::in_namespace("lightsout", "sqs-consumer", METRICS);
         let results = [
-            Ok(Handled::CarriedOut("done".into())),
-            Ok(Handled::CarriedOut("done".into())),
-            Ok(Handled::CarriedOut("partial".into())),
-            Ok(Handled::CarriedOut("refused".into())),
+            Ok(Handled::CarriedOut(Status::Done)),
+            Ok(Handled::CarriedOut(Status::Done)),
+            Ok(Handled::CarriedOut(Status::Partial)),
+            Ok(Handled::CarriedOut(Status::Refused)),
             Ok(Handled::AlreadyDone),
             Err("AccessDenied".into()),
         ];

@@ -26,25 +26,10 @@ impl JsonStore {
 
     /// The object's bytes, or `None` when there is no such key.
     pub async fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, AwsError> {
-        let answer = match self
-            .client
-            .get_object()
-            .bucket(bucket)
-            .key(key)
-            .send()
-            .await
-        {
-            Ok(answer) => answer,
-            Err(SdkError::ServiceError(e)) if e.err().is_no_such_key() => return Ok(None),
-            Err(e) => return Err(AwsError::of("GetObject")(e)),
-        };
-        let bytes = answer.body.collect().await.map_err(|e| AwsError {
-            operation: "GetObject",
-            code: "ReadError".into(),
-            message: e.to_string(),
-            answered: false,
-        })?;
-        Ok(Some(bytes.into_bytes().to_vec()))
+        Ok(self
+            .get_with_etag(bucket, key)
+            .await?
+            .map(|(bytes, _)| bytes))
     }
 
     /// The object's bytes and ETag, or `None` when there is no such key.

@@ -1,9 +1,13 @@
-//! The EC2 calls lightsout makes, behind one type ([`Ec2`]) that speaks in the pure library's
+//! The EC2 calls lightsout makes, as one port ([`Instances`]) that speaks in the pure library's
 //! [`Instance`]: list the live instances a [`Selector`] picks (every page), start, stop, set and
-//! delete tags. Used by `ec2-autostop` (the schedule), `sqs-consumer` (requests) and
-//! `lightsout plan`, so all three list instances the same way.
+//! delete tags; [`Ec2`] implements it over the SDK, whose types stay inside. Used by
+//! `ec2-autostop` (the schedule), `sqs-consumer` (requests) and `lightsout plan`, so all three list
+//! instances the same way, and the two functions test their orchestration against fakes of the port.
 
 #![warn(missing_docs)]
+// The port is implemented and awaited only inside this workspace, by concrete types whose futures
+// are `Send`: the `Send` bound the lint asks for is not needed.
+#![allow(async_fn_in_trait)]
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -74,14 +78,32 @@ impl Ec2 {
                 .collect(),
         )
     }
+}
 
-    /// The region this client calls.
-    pub fn region(&self) -> &str {
+/// What lightsout asks of EC2 in one region (the port); [`Ec2`] is the real one.
+pub trait Instances {
+    /// The region, as reports name it.
+    fn region(&self) -> &str;
+    /// Every live instance `selector` picks, across every page, each once.
+    async fn instances(&self, selector: &Selector) -> Result<Vec<Instance>, AwsError>;
+    /// Starts `ids`. With `dry_run`, AWS checks permissions and answers `DryRunOperation`:
+    /// counted as success.
+    async fn start(&self, ids: Vec<String>, dry_run: bool) -> Result<(), AwsError>;
+    /// Stops (or hibernates) `ids`; `dry_run` as for [`Instances::start`].
+    async fn stop(&self, ids: Vec<String>, hibernate: bool, dry_run: bool) -> Result<(), AwsError>;
+    /// Sets the tag `key` to `value` on every instance of `ids` (one CreateTags call).
+    async fn set_tag(&self, ids: Vec<String>, key: &str, value: &str) -> Result<(), AwsError>;
+    /// Removes the tag `key`, whatever its value, from every instance of `ids` (one DeleteTags
+    /// call).
+    async fn delete_tag(&self, ids: Vec<String>, key: &str) -> Result<(), AwsError>;
+}
+
+impl Instances for Ec2 {
+    fn region(&self) -> &str {
         &self.region
     }
 
-    /// Every live instance `selector` picks, across every page, each once.
-    pub async fn instances(&self, selector: &Selector) -> Result<Vec<Instance>, AwsError> {
+    async fn instances(&self, selector: &Selector) -> Result<Vec<Instance>, AwsError> {
         let selected = match selector {
             Selector::Managed => Filter::builder()
                 .name(format!("tag:{TAG_ENABLE}"))
@@ -122,9 +144,7 @@ impl Ec2 {
         Ok(instances)
     }
 
-    /// Starts `ids`. With `dry_run`, AWS checks permissions and answers `DryRunOperation`:
-    /// counted as success.
-    pub async fn start(&self, ids: Vec<String>, dry_run: bool) -> Result<(), AwsError> {
+    async fn start(&self, ids: Vec<String>, dry_run: bool) -> Result<(), AwsError> {
         let result = self
             .client
             .start_instances()
@@ -135,13 +155,7 @@ impl Ec2 {
         dry_run_ok(result.map(drop).map_err(AwsError::of("StartInstances")))
     }
 
-    /// Stops (or hibernates) `ids`; `dry_run` as for [`Ec2::start`].
-    pub async fn stop(
-        &self,
-        ids: Vec<String>,
-        hibernate: bool,
-        dry_run: bool,
-    ) -> Result<(), AwsError> {
+    async fn stop(&self, ids: Vec<String>, hibernate: bool, dry_run: bool) -> Result<(), AwsError> {
         let mut request = self
             .client
             .stop_instances()
@@ -154,8 +168,7 @@ impl Ec2 {
         dry_run_ok(result.map(drop).map_err(AwsError::of("StopInstances")))
     }
 
-    /// Sets the tag `key` to `value` on every instance of `ids` (one CreateTags call).
-    pub async fn set_tag(&self, ids: Vec<String>, key: &str, value: &str) -> Result<(), AwsError> {
+    async fn set_tag(&self, ids: Vec<String>, key: &str, value: &str) -> Result<(), AwsError> {
         self.client
             .create_tags()
             .set_resources(Some(ids))
@@ -166,9 +179,7 @@ impl Ec2 {
             .map_err(AwsError::of("CreateTags"))
     }
 
-    /// Removes the tag `key`, whatever its value, from every instance of `ids` (one DeleteTags
-    /// call).
-    pub async fn delete_tag(&self, ids: Vec<String>, key: &str) -> Result<(), AwsError> {
+    async fn delete_tag(&self, ids: Vec<String>, key: &str) -> Result<(), AwsError> {
         self.client
             .delete_tags()
             .set_resources(Some(ids))

@@ -31,14 +31,15 @@ impl From<lightsout_sdk::AwsError> for CallError {
 
 /// Runs `call` over `ids` in chunks of `batch_size`, splitting failed chunks. Returns the ids that
 /// succeeded and the ids that failed with their errors, each in input order.
-pub async fn run_batched<F, Fut>(
+pub async fn run_batched<F, Fut, E>(
     ids: &[String],
     batch_size: usize,
     call: F,
 ) -> (Vec<String>, Vec<(String, CallError)>)
 where
     F: Fn(Vec<String>) -> Fut,
-    Fut: Future<Output = Result<(), CallError>>,
+    Fut: Future<Output = Result<(), E>>,
+    E: Into<CallError>,
 {
     let mut done = Vec::new();
     let mut failed = Vec::new();
@@ -49,7 +50,7 @@ where
         .map(<[String]>::to_vec)
         .collect();
     while let Some(chunk) = pending.pop() {
-        match call(chunk.clone()).await {
+        match call(chunk.clone()).await.map_err(Into::into) {
             Ok(()) => done.extend(chunk),
             Err(error) if chunk.len() == 1 || error.whole_call => {
                 failed.extend(chunk.into_iter().map(|id| (id, error.clone())));
@@ -86,7 +87,7 @@ mod tests {
         let calls = RefCell::new(Vec::new());
         let (done, failed) = run_batched(&ids(250), 100, |chunk| {
             calls.borrow_mut().push(chunk.len());
-            async { Ok(()) }
+            async { Ok::<(), CallError>(()) }
         })
         .await;
         assert_eq!(done, ids(250));
@@ -136,7 +137,13 @@ mod tests {
 
     #[tokio::test]
     async fn empty_input_makes_no_call() {
-        let (done, failed) = run_batched(&[], 100, |_| async { panic!("no call expected") }).await;
+        let calls = RefCell::new(0);
+        let (done, failed) = run_batched(&[], 100, |_| {
+            *calls.borrow_mut() += 1;
+            async { Ok::<(), CallError>(()) }
+        })
+        .await;
         assert!(done.is_empty() && failed.is_empty());
+        assert_eq!(*calls.borrow(), 0);
     }
 }

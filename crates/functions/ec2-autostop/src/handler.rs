@@ -8,13 +8,13 @@ use chrono_tz::Tz;
 use serde_json::Value;
 use tracing::{info, warn};
 
+use lightsout_ec2::{Instances, Selector};
 use lightsout_schedule::{
     assess, Action, Assessment, AutostopEvent, Cause, Done, EventError, Instance, LastAction,
     Settings, TAG_LAST_ACTION,
 };
 
 use crate::batch::{run_batched, CallError};
-use crate::ec2::Ec2;
 use crate::report::{Acted, Failed, NotHeld, Report, Skipped, TagFailed};
 
 /// Errors the invocation ends with. Their `error_type` names are stable: Step Functions
@@ -69,7 +69,7 @@ impl lightsout_runtime::Failure for FunctionError {
 }
 
 /// Handles one event against every region's EC2.
-pub async fn handle<E: Ec2>(
+pub async fn handle<E: Instances>(
     event: &Value,
     settings: &Settings,
     regions: &[E],
@@ -149,7 +149,7 @@ struct Work {
 /// An instance acted on, its zone and what was done: what its last-action tag says.
 type Done_ = (String, Tz, Done);
 
-async fn run_region<E: Ec2>(
+async fn run_region<E: Instances>(
     ec2: &E,
     settings: &Settings,
     now: DateTime<Utc>,
@@ -157,7 +157,7 @@ async fn run_region<E: Ec2>(
     report: &mut Report,
 ) {
     let region = ec2.region().to_string();
-    let instances = match ec2.managed_instances().await {
+    let instances = match ec2.instances(&Selector::Managed).await {
         Ok(instances) => instances,
         Err(e) => {
             warn!(
@@ -189,7 +189,7 @@ async fn run_region<E: Ec2>(
 /// Writes `lightsout:last-action` on every instance acted on: one CreateTags call per batch of
 /// instances whose value is the same (same action, same UTC offset), so tagging costs at most
 /// ⌈acted/batch⌉ calls per distinct value. A failure is reported and changes nothing else.
-async fn tag_all<E: Ec2>(
+async fn tag_all<E: Instances>(
     ec2: &E,
     acted: Vec<Done_>,
     now: DateTime<Utc>,
@@ -204,7 +204,7 @@ async fn tag_all<E: Ec2>(
     let region = ec2.region();
     for (value, ids) in by_value {
         let (_, failed) = run_batched(&ids, batch_size, |chunk| {
-            ec2.tag(chunk, TAG_LAST_ACTION, &value)
+            ec2.set_tag(chunk, TAG_LAST_ACTION, &value)
         })
         .await;
         for (id, error) in failed {
@@ -311,7 +311,7 @@ fn ids(items: &[Item]) -> Vec<String> {
 }
 
 /// Starts `items`; returns those started.
-async fn start_all<E: Ec2>(
+async fn start_all<E: Instances>(
     ec2: &E,
     items: Vec<Item>,
     batch_size: usize,
@@ -324,7 +324,7 @@ async fn start_all<E: Ec2>(
 }
 
 /// Stops (or hibernates) `items`; returns those stopped, each with what was done.
-async fn stop_all<E: Ec2>(
+async fn stop_all<E: Instances>(
     ec2: &E,
     items: Vec<Item>,
     hibernate: bool,
@@ -455,6 +455,7 @@ fn record(
 mod tests {
     use super::*;
     use lightsout_schedule::{InstanceState, Wanted};
+    use lightsout_sdk::AwsError;
     use serde_json::json;
     use std::cell::RefCell;
     use std::collections::BTreeMap;
@@ -473,81 +474,86 @@ mod tests {
         calls: RefCell<Vec<String>>,
     }
 
-    impl Ec2 for FakeEc2 {
+    impl Instances for FakeEc2 {
         fn region(&self) -> &str {
             "ap-northeast-2"
         }
-        async fn managed_instances(&self) -> Result<Vec<Instance>, CallError> {
+        async fn instances(&self, selector: &Selector) -> Result<Vec<Instance>, AwsError> {
+            assert_eq!(*selector, Selector::Managed);
             Ok(self.instances.clone())
         }
-        async fn start(&self, ids: Vec<String>, dry_run: bool) -> Result<(), CallError> {
+        async fn start(&self, ids: Vec<String>, dry_run: bool) -> Result<(), AwsError> {
             self.calls.borrow_mut().push(format!(
                 "start{} {}",
                 if dry_run { "?" } else { "" },
                 ids.join(",")
             ));
-            self.check(&ids, false)
+            self.check("StartInstances", &ids, false)
         }
         async fn stop(
             &self,
             ids: Vec<String>,
             hibernate: bool,
             dry_run: bool,
-        ) -> Result<(), CallError> {
+        ) -> Result<(), AwsError> {
             let verb = if hibernate { "hibernate" } else { "stop" };
             self.calls.borrow_mut().push(format!(
                 "{verb}{} {}",
                 if dry_run { "?" } else { "" },
                 ids.join(",")
             ));
-            self.check(&ids, hibernate)
+            self.check("StopInstances", &ids, hibernate)
         }
-        async fn tag(&self, ids: Vec<String>, key: &str, value: &str) -> Result<(), CallError> {
+        async fn set_tag(&self, ids: Vec<String>, key: &str, value: &str) -> Result<(), AwsError> {
             assert_eq!(key, "lightsout:last-action");
             self.calls
                 .borrow_mut()
                 .push(format!("tag {value} {}", ids.join(",")));
             if self.throttle_tags {
-                return Err(CallError {
-                    code: "RequestLimitExceeded".into(),
-                    message: "slow down".into(),
-                    whole_call: true,
-                });
+                return Err(AwsError::new(
+                    "CreateTags",
+                    "RequestLimitExceeded",
+                    "slow down",
+                ));
             }
             if ids.iter().any(|id| self.untaggable.contains(&id.as_str())) {
-                return Err(CallError {
-                    code: "InvalidInstanceID.NotFound".into(),
-                    message: "gone".into(),
-                    whole_call: false,
-                });
+                return Err(AwsError::new(
+                    "CreateTags",
+                    "InvalidInstanceID.NotFound",
+                    "gone",
+                ));
             }
             Ok(())
+        }
+        async fn delete_tag(&self, ids: Vec<String>, key: &str) -> Result<(), AwsError> {
+            panic!("the schedule never deletes a tag (DeleteTags {key} on {ids:?})")
         }
     }
 
     impl FakeEc2 {
-        fn check(&self, ids: &[String], hibernate: bool) -> Result<(), CallError> {
+        fn check(
+            &self,
+            operation: &'static str,
+            ids: &[String],
+            hibernate: bool,
+        ) -> Result<(), AwsError> {
             let bad = |list: &[&str]| ids.iter().any(|id| list.contains(&id.as_str()));
             if bad(&self.broken) {
-                return Err(CallError {
-                    code: "IncorrectInstanceState".into(),
-                    message: "nope".into(),
-                    whole_call: false,
-                });
+                return Err(AwsError::new(operation, "IncorrectInstanceState", "nope"));
             }
             if hibernate && self.throttle_hibernation {
-                return Err(CallError {
-                    code: "RequestLimitExceeded".into(),
-                    message: "slow down".into(),
-                    whole_call: true,
-                });
+                return Err(AwsError::new(
+                    operation,
+                    "RequestLimitExceeded",
+                    "slow down",
+                ));
             }
             if hibernate && bad(&self.refuse_hibernation) {
-                return Err(CallError {
-                    code: "UnsupportedHibernationConfiguration".into(),
-                    message: "not configured".into(),
-                    whole_call: false,
-                });
+                return Err(AwsError::new(
+                    operation,
+                    "UnsupportedHibernationConfiguration",
+                    "not configured",
+                ));
             }
             Ok(())
         }

@@ -5,9 +5,5 @@
 #![warn(missing_docs)]
 
 pub mod batch;
-// The trait is implemented and used only inside this workspace, with concrete types on a
-// current-thread runtime: the `Send` bound the lint asks for is not needed.
-#[allow(async_fn_in_trait)]
-pub mod ec2;
 pub mod handler;
 pub mod report;

@@ -3,7 +3,9 @@
 //! `lightsout:last-action` tag (`started … request <id>`). Every step is safe to repeat, so a
 //! redelivered message that failed half-way simply finishes the job. The last-action tag is a
 //! record, not part of the job: a failure to write it is put in the instance's outcome detail and
-//! does not fail the request.
+//! does not fail the request. It works over lightsout-ec2's port ([`Instances`]), so the
+//! orchestration (hold first, undo on failure, the last-action record) is unit-tested below
+//! against an in-memory EC2.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +13,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use tracing::{info, warn};
 
-use lightsout_ec2::Selector;
+use lightsout_ec2::{Instances, Selector};
 use lightsout_requests::hold::default_hold;
 use lightsout_requests::{Action, InstanceOutcome, Request, Target};
 use lightsout_schedule::last_action::zone_of;
@@ -37,9 +39,10 @@ impl From<AwsError> for AwsFailure {
     }
 }
 
-/// The request's side of EC2, over lightsout-ec2's adapter.
-pub struct Ec2 {
-    ec2: lightsout_ec2::Ec2,
+/// The request's side of EC2, over the port: lightsout-ec2's adapter in the function, a fake in
+/// the tests.
+pub struct Ec2<E = lightsout_ec2::Ec2> {
+    ec2: E,
 }
 
 impl Ec2 {
@@ -48,7 +51,9 @@ impl Ec2 {
             ec2: lightsout_ec2::Ec2::new(config),
         }
     }
+}
 
+impl<E: Instances> Ec2<E> {
     /// Carries out `request`. Returns what happened to each instance, and the hold set by a wake
     /// with `until` (a wake without one holds each instance to the end of its own window).
     pub async fn carry_out(
@@ -332,6 +337,447 @@ fn outcome(id: &str, result: &str, detail: Option<String>) -> InstanceOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::RefCell;
+
+    use chrono::TimeZone;
+    use lightsout_requests::TagSelector;
+
+    const SEOUL: Tz = Tz::Asia__Seoul;
+    /// Wednesday 2026-12-02, 10:00 in Seoul: inside a `09:00~18:00` window.
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 12, 2, 1, 0, 0).unwrap()
+    }
+    const END_OF_WINDOW: &str = "2026-12-02T18:00:00+09:00";
+
+    /// An in-memory EC2 that applies what it is asked (states, tags) and logs each call. A call
+    /// whose operation (and, for tags, key) is in `failing` fails with `UnauthorizedOperation`;
+    /// `ignores_filters` lists every instance whatever the selector (as an endpoint that ignores
+    /// a filter would).
+    #[derive(Default)]
+    struct FakeEc2 {
+        instances: RefCell<BTreeMap<String, Instance>>,
+        failing: Vec<(&'static str, Option<&'static str>)>,
+        ignores_filters: bool,
+        calls: RefCell<Vec<String>>,
+    }
+
+    impl FakeEc2 {
+        fn with(instances: Vec<Instance>) -> FakeEc2 {
+            FakeEc2 {
+                instances: RefCell::new(instances.into_iter().map(|i| (i.id.clone(), i)).collect()),
+                ..FakeEc2::default()
+            }
+        }
+
+        fn failing(mut self, operation: &'static str, key: Option<&'static str>) -> FakeEc2 {
+            self.failing.push((operation, key));
+            self
+        }
+
+        fn call(
+            &self,
+            operation: &'static str,
+            key: Option<&str>,
+            what: String,
+        ) -> Result<(), AwsError> {
+            self.calls.borrow_mut().push(format!("{operation} {what}"));
+            if self
+                .failing
+                .iter()
+                .any(|(op, k)| *op == operation && *k == key)
+            {
+                return Err(AwsError::new(operation, "UnauthorizedOperation", "denied"));
+            }
+            Ok(())
+        }
+
+        fn each(&self, ids: &[String], change: impl Fn(&mut Instance)) {
+            for id in ids {
+                if let Some(instance) = self.instances.borrow_mut().get_mut(id) {
+                    change(instance);
+                }
+            }
+        }
+
+        fn state(&self, id: &str) -> InstanceState {
+            self.instances.borrow()[id].state
+        }
+
+        fn tag(&self, id: &str, key: &str) -> Option<String> {
+            self.instances.borrow()[id].tags.get(key).cloned()
+        }
+    }
+
+    impl Instances for FakeEc2 {
+        fn region(&self) -> &str {
+            "ap-northeast-2"
+        }
+        async fn instances(&self, selector: &Selector) -> Result<Vec<Instance>, AwsError> {
+            self.call("DescribeInstances", None, format!("{selector:?}"))?;
+            let all = self.instances.borrow();
+            Ok(all
+                .values()
+                .filter(|i| {
+                    self.ignores_filters
+                        || match selector {
+                            Selector::Managed => {
+                                unreachable!("requests never list by the enable tag")
+                            }
+                            Selector::Ids(ids) => ids.contains(&i.id),
+                            Selector::Tag { key, value } => i.tags.get(key) == Some(value),
+                        }
+                })
+                .cloned()
+                .collect())
+        }
+        async fn start(&self, ids: Vec<String>, dry_run: bool) -> Result<(), AwsError> {
+            assert!(!dry_run);
+            self.call("StartInstances", None, ids.join(","))?;
+            self.each(&ids, |i| i.state = InstanceState::Running);
+            Ok(())
+        }
+        async fn stop(
+            &self,
+            ids: Vec<String>,
+            hibernate: bool,
+            dry_run: bool,
+        ) -> Result<(), AwsError> {
+            assert!(!hibernate && !dry_run);
+            self.call("StopInstances", None, ids.join(","))?;
+            self.each(&ids, |i| i.state = InstanceState::Stopped);
+            Ok(())
+        }
+        async fn set_tag(&self, ids: Vec<String>, key: &str, value: &str) -> Result<(), AwsError> {
+            self.call(
+                "CreateTags",
+                Some(key),
+                format!("{key}={value} {}", ids.join(",")),
+            )?;
+            self.each(&ids, |i| {
+                i.tags.insert(key.into(), value.into());
+            });
+            Ok(())
+        }
+        async fn delete_tag(&self, ids: Vec<String>, key: &str) -> Result<(), AwsError> {
+            self.call("DeleteTags", Some(key), format!("{key} {}", ids.join(",")))?;
+            self.each(&ids, |i| {
+                i.tags.remove(key);
+            });
+            Ok(())
+        }
+    }
+
+    fn instance(id: &str, state: InstanceState, tags: &[(&str, &str)]) -> Instance {
+        Instance {
+            id: id.into(),
+            state,
+            tags: tags
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            state_reason: None,
+        }
+    }
+
+    fn managed(id: &str, state: InstanceState, more: &[(&str, &str)]) -> Instance {
+        let mut tags = vec![(TAG_ENABLE, "true"), ("TIME", "09:00~18:00")];
+        tags.extend_from_slice(more);
+        instance(id, state, &tags)
+    }
+
+    fn request(action: Action, target: Target, until: Option<&str>) -> Request {
+        Request {
+            request_id: "req-1".into(),
+            action,
+            target,
+            until: until.map(String::from),
+            requested_by: "mina".into(),
+            received_at: "2026-12-02T01:00:00Z".into(),
+        }
+    }
+
+    fn ids(ids: &[&str]) -> Target {
+        Target::InstanceIds(ids.iter().map(|id| id.to_string()).collect())
+    }
+
+    fn results(outcomes: &[InstanceOutcome]) -> Vec<(String, String, Option<String>)> {
+        outcomes
+            .iter()
+            .map(|o| (o.instance_id.clone(), o.result.clone(), o.detail.clone()))
+            .collect()
+    }
+
+    fn row(id: &str, result: &str, detail: Option<&str>) -> (String, String, Option<String>) {
+        (id.into(), result.into(), detail.map(String::from))
+    }
+
+    async fn carry_out(
+        fake: FakeEc2,
+        request: &Request,
+    ) -> (
+        FakeEc2,
+        Result<(Vec<InstanceOutcome>, Option<String>), AwsFailure>,
+    ) {
+        let ec2 = Ec2 { ec2: fake };
+        let result = ec2.carry_out(request, SEOUL, now()).await;
+        (ec2.ec2, result)
+    }
+
+    #[tokio::test]
+    async fn a_wake_holds_first_then_starts_then_records_and_refuses_the_unmanaged() {
+        let fake = FakeEc2::with(vec![
+            managed("i-1", InstanceState::Stopped, &[]),
+            managed("i-2", InstanceState::Running, &[]),
+            instance("i-3", InstanceState::Stopped, &[("TIME", "09:00~18:00")]),
+        ]);
+        let wake = request(Action::Wake, ids(&["i-1", "i-2", "i-3", "i-404"]), None);
+        let (ec2, result) = carry_out(fake, &wake).await;
+        let (outcomes, hold) = result.unwrap();
+        let held = format!("held until {END_OF_WINDOW}");
+        assert_eq!(
+            results(&outcomes),
+            [
+                row(
+                    "i-404",
+                    "not found",
+                    Some("no such instance, or it is terminated")
+                ),
+                row(
+                    "i-3",
+                    "refused",
+                    Some("not managed: no AUTOSTOP_ENABLE=true tag")
+                ),
+                row("i-1", "started", Some(&held)),
+                row("i-2", "already running", Some(&held)),
+            ]
+        );
+        assert_eq!(
+            hold, None,
+            "a wake without `until` holds each to its own window"
+        );
+        let last = "started 2026-12-02T10:00+09:00 request req-1";
+        assert_eq!(
+            *ec2.calls.borrow(),
+            [
+                "DescribeInstances Ids([\"i-1\", \"i-2\", \"i-3\", \"i-404\"])".to_string(),
+                format!("CreateTags {TAG_HOLD_UNTIL}={END_OF_WINDOW} i-1,i-2"),
+                "StartInstances i-1".to_string(),
+                format!("CreateTags {TAG_LAST_ACTION}={last} i-1"),
+            ]
+        );
+        assert_eq!(ec2.state("i-1"), InstanceState::Running);
+        assert_eq!(ec2.tag("i-1", TAG_LAST_ACTION).as_deref(), Some(last));
+        assert_eq!(
+            ec2.tag("i-2", TAG_LAST_ACTION),
+            None,
+            "nothing was done to i-2"
+        );
+        assert_eq!(ec2.state("i-3"), InstanceState::Stopped);
+        assert_eq!(ec2.tag("i-3", TAG_HOLD_UNTIL), None);
+    }
+
+    #[tokio::test]
+    async fn a_wake_with_until_holds_every_instance_until_then() {
+        let fake = FakeEc2::with(vec![
+            managed("i-1", InstanceState::Stopped, &[]),
+            managed("i-2", InstanceState::Stopping, &[("TZ", "Europe/Berlin")]),
+        ]);
+        let until = "2026-12-02T23:00:00+09:00";
+        let wake = request(Action::Wake, ids(&["i-1", "i-2"]), Some(until));
+        let (ec2, result) = carry_out(fake, &wake).await;
+        let (outcomes, hold) = result.unwrap();
+        assert_eq!(hold.as_deref(), Some(until));
+        let held = format!("held until {until}");
+        assert_eq!(
+            results(&outcomes),
+            [
+                row("i-1", "started", Some(&held)),
+                row(
+                    "i-2",
+                    "stopping; the schedule starts it on its next run (it is held)",
+                    Some(&held)
+                ),
+            ]
+        );
+        assert_eq!(ec2.tag("i-2", TAG_HOLD_UNTIL).as_deref(), Some(until));
+        assert!(!ec2
+            .calls
+            .borrow()
+            .iter()
+            .any(|c| c.contains("StartInstances i-2")));
+    }
+
+    #[tokio::test]
+    async fn a_failed_start_puts_every_hold_back_as_it_was() {
+        let before = "2026-12-01T20:00:00+09:00";
+        let fake = FakeEc2::with(vec![
+            managed("i-1", InstanceState::Stopped, &[(TAG_HOLD_UNTIL, before)]),
+            managed("i-2", InstanceState::Stopped, &[]),
+        ])
+        .failing("StartInstances", None);
+        let wake = request(Action::Wake, ids(&["i-1", "i-2"]), None);
+        let (ec2, result) = carry_out(fake, &wake).await;
+        let failure = result.unwrap_err().to_string();
+        assert!(
+            failure.contains("StartInstances") && failure.contains("denied"),
+            "{failure}"
+        );
+        assert!(!failure.contains("not put back"), "{failure}");
+        assert_eq!(ec2.tag("i-1", TAG_HOLD_UNTIL).as_deref(), Some(before));
+        assert_eq!(ec2.tag("i-2", TAG_HOLD_UNTIL), None);
+        assert_eq!(ec2.state("i-1"), InstanceState::Stopped);
+        assert_eq!(
+            ec2.tag("i-1", TAG_LAST_ACTION),
+            None,
+            "nothing was done: nothing recorded"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_hold_is_undone_too_and_nothing_is_started() {
+        let fake = FakeEc2::with(vec![managed("i-1", InstanceState::Stopped, &[])])
+            .failing("CreateTags", Some(TAG_HOLD_UNTIL));
+        let wake = request(Action::Wake, ids(&["i-1"]), None);
+        let (ec2, result) = carry_out(fake, &wake).await;
+        assert!(result.is_err());
+        assert_eq!(ec2.state("i-1"), InstanceState::Stopped);
+        assert!(!ec2
+            .calls
+            .borrow()
+            .iter()
+            .any(|c| c.starts_with("StartInstances")));
+        assert!(
+            ec2.calls
+                .borrow()
+                .iter()
+                .any(|c| c.starts_with("DeleteTags")),
+            "undone"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hold_that_cannot_be_put_back_is_named_in_the_failure() {
+        let fake = FakeEc2::with(vec![managed("i-2", InstanceState::Stopped, &[])])
+            .failing("StartInstances", None)
+            .failing("DeleteTags", Some(TAG_HOLD_UNTIL));
+        let wake = request(Action::Wake, ids(&["i-2"]), None);
+        let (ec2, result) = carry_out(fake, &wake).await;
+        let failure = result.unwrap_err().to_string();
+        assert!(
+            failure.contains(&format!("{TAG_HOLD_UNTIL} not put back as it was on i-2 (")),
+            "{failure}"
+        );
+        assert_eq!(
+            ec2.tag("i-2", TAG_HOLD_UNTIL).as_deref(),
+            Some(END_OF_WINDOW)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_sleep_clears_the_hold_stops_and_records() {
+        let fake = FakeEc2::with(vec![
+            managed(
+                "i-1",
+                InstanceState::Running,
+                &[(TAG_HOLD_UNTIL, END_OF_WINDOW)],
+            ),
+            managed("i-2", InstanceState::Stopped, &[]),
+        ]);
+        let sleep = request(Action::Sleep, ids(&["i-1", "i-2"]), None);
+        let (ec2, result) = carry_out(fake, &sleep).await;
+        let (outcomes, hold) = result.unwrap();
+        assert_eq!(hold, None);
+        assert_eq!(
+            results(&outcomes),
+            [
+                row("i-1", "stopped", Some("hold cleared")),
+                row("i-2", "already stopped", Some("hold cleared")),
+            ]
+        );
+        let calls = ec2.calls.borrow();
+        assert_eq!(calls[1], format!("DeleteTags {TAG_HOLD_UNTIL} i-1,i-2"));
+        assert_eq!(calls[2], "StopInstances i-1");
+        assert_eq!(ec2.state("i-1"), InstanceState::Stopped);
+        assert_eq!(ec2.tag("i-1", TAG_HOLD_UNTIL), None);
+        assert_eq!(
+            ec2.tag("i-1", TAG_LAST_ACTION).as_deref(),
+            Some("stopped 2026-12-02T10:00+09:00 request req-1")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_stop_puts_the_hold_back() {
+        let fake = FakeEc2::with(vec![managed(
+            "i-1",
+            InstanceState::Running,
+            &[(TAG_HOLD_UNTIL, END_OF_WINDOW)],
+        )])
+        .failing("StopInstances", None);
+        let sleep = request(Action::Sleep, ids(&["i-1"]), None);
+        let (ec2, result) = carry_out(fake, &sleep).await;
+        assert!(result.is_err());
+        assert_eq!(ec2.state("i-1"), InstanceState::Running);
+        assert_eq!(
+            ec2.tag("i-1", TAG_HOLD_UNTIL).as_deref(),
+            Some(END_OF_WINDOW)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_last_action_tag_that_cannot_be_set_is_noted_and_the_request_stands() {
+        let fake = FakeEc2::with(vec![managed("i-1", InstanceState::Stopped, &[])])
+            .failing("CreateTags", Some(TAG_LAST_ACTION));
+        let wake = request(Action::Wake, ids(&["i-1"]), None);
+        let (ec2, result) = carry_out(fake, &wake).await;
+        let (outcomes, _) = result.unwrap();
+        assert_eq!(
+            results(&outcomes),
+            [row(
+                "i-1",
+                "started",
+                Some(&format!(
+                    "held until {END_OF_WINDOW}; {TAG_LAST_ACTION} tag not set (CreateTags: \
+                     UnauthorizedOperation: denied)"
+                ))
+            )]
+        );
+        assert_eq!(ec2.state("i-1"), InstanceState::Running);
+    }
+
+    #[tokio::test]
+    async fn a_tag_target_never_reaches_an_instance_it_does_not_name() {
+        let mut fake = FakeEc2::with(vec![
+            managed("i-dev", InstanceState::Running, &[("team", "dev")]),
+            managed("i-qa", InstanceState::Running, &[("team", "qa")]),
+        ]);
+        fake.ignores_filters = true;
+        let target = Target::Tag(TagSelector {
+            key: "team".into(),
+            value: "dev".into(),
+        });
+        let (ec2, result) = carry_out(fake, &request(Action::Sleep, target, None)).await;
+        let (outcomes, _) = result.unwrap();
+        assert_eq!(
+            results(&outcomes),
+            [row("i-dev", "stopped", Some("hold cleared"))]
+        );
+        assert_eq!(ec2.state("i-qa"), InstanceState::Running);
+        assert!(!ec2
+            .calls
+            .borrow()
+            .iter()
+            .skip(1)
+            .any(|c| c.contains("i-qa")));
+    }
+
+    #[tokio::test]
+    async fn nothing_managed_means_no_call_after_the_listing() {
+        let fake = FakeEc2::with(vec![instance("i-3", InstanceState::Running, &[])]);
+        let (ec2, result) = carry_out(fake, &request(Action::Sleep, ids(&["i-3"]), None)).await;
+        let (outcomes, _) = result.unwrap();
+        assert_eq!(outcomes[0].result, "refused");
+        assert_eq!(ec2.calls.borrow().len(), 1);
+    }
 
     #[test]
     fn a_failure_names_a_few_instances() {

@@ -7,7 +7,7 @@
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
-use lightsout_ec2::{Ec2, Selector};
+use lightsout_ec2::{Ec2, Instances, Selector};
 use lightsout_schedule::{
     assess, Action, Assessment, Instance, InstanceState, LocalMoment, Settings,
 };

@@ -20,11 +20,13 @@ function's role as SAM generates it (tests/iam_eval.py).
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import urllib.parse
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -431,3 +433,75 @@ def recorder(upstream: str) -> Recorder:
     if RECORDER is None:
         RECORDER = Recorder(upstream)
     return RECORDER
+
+
+# --- recordings across processes (pytest-xdist) ---------------------------------------------------
+
+# When set, every test process saves its recording there when its session ends, and
+# tests/test_calls_allowed.py, run afterwards in a pytest of its own, evaluates all of them: the
+# Makefile's `integration` runs the other tests in several processes (`-n`), each with its own
+# stand-in, proxy and recorder.
+RECORDING_DIR = "LIGHTSOUT_CALLS_DIR"
+
+
+@dataclass
+class Recording:
+    """What one or more test sessions recorded: the calls, what could not be attributed or read,
+    and how many invocations were registered."""
+
+    calls: list[Call]
+    unattributed: list[str]
+    invocations: int
+
+
+def save(directory: Path) -> Path | None:
+    """Writes this process's recording to `directory` (one file per process); nothing when this
+    process recorded nothing. Each invocation is written once and the calls refer to it by index,
+    as one invocation's event (up to the 6 MB payload test_bad_input sends) backs many calls."""
+    if RECORDER is None:
+        return None
+    with RECORDER._lock:
+        recorded, unattributed = list(RECORDER.calls), list(RECORDER.unattributed)
+    invocations: list[Invocation] = []
+    index: dict[int, int] = {}
+    rows = []
+    for call in recorded:
+        for i in call.invocations:
+            if id(i) not in index:
+                index[id(i)] = len(invocations)
+                invocations.append(i)
+        row = asdict(call) | {"invocations": [index[id(i)] for i in call.invocations]}
+        rows.append(row)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"calls-{os.getpid()}.json"
+    path.write_text(json.dumps({
+        "invocations": [asdict(i) for i in invocations], "registered": len(INVOCATIONS.started),
+        "calls": rows, "unattributed": unattributed,
+    }))
+    return path
+
+
+def load(directory: Path) -> Recording:
+    """Every recording saved in `directory`, as one."""
+    files = sorted(directory.glob("calls-*.json"))
+    if not files:
+        raise FileNotFoundError(f"{RECORDING_DIR}={directory}: no recordings (calls-*.json) there; "
+                                "run the other integration tests with it first")
+    merged = Recording([], [], 0)
+    for path in files:
+        doc = json.loads(path.read_text())
+        invocations = [Invocation(**i) for i in doc["invocations"]]
+        for row in doc["calls"]:
+            merged.calls.append(Call(**(row | {"invocations": [invocations[n] for n in row["invocations"]]})))
+        merged.unattributed.extend(doc["unattributed"])
+        merged.invocations += doc["registered"]
+    return merged
+
+
+def recording() -> Recording | None:
+    """What to evaluate: this session's own recording when it ran the other tests, else the
+    recordings saved under `LIGHTSOUT_CALLS_DIR` when that is set, else None."""
+    if RECORDER is not None and INVOCATIONS.started:
+        return Recording(list(RECORDER.calls), list(RECORDER.unattributed), len(INVOCATIONS.started))
+    directory = os.environ.get(RECORDING_DIR)
+    return load(Path(directory)) if directory else None

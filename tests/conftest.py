@@ -124,6 +124,14 @@ def no_faults(proxy, fault_tally):
 
 # --- the permission test runs last ----------------------------------------------------------------
 
+def pytest_sessionfinish(session):
+    """With LIGHTSOUT_CALLS_DIR set, this process's recorded calls are saved there for
+    tests/test_calls_allowed.py to evaluate in a pytest of its own (the Makefile's `integration`)."""
+    directory = os.environ.get(calls.RECORDING_DIR)
+    if directory:
+        calls.save(Path(directory))
+
+
 def pytest_collection_modifyitems(session, config, items):
     """tests/test_calls_allowed.py evaluates the calls every other test made: it runs after them."""
     last = [i for i in items if i.nodeid.startswith("tests/test_calls_allowed.py") or "test_calls_allowed.py::" in i.nodeid]

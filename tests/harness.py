@@ -26,10 +26,32 @@ REGION = "ap-northeast-2"
 DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
+# Under pytest-xdist each worker takes its ports from a block of its own, below Linux's ephemeral
+# range (32768-60999, where connections get their local ports): one worker's just-freed port is
+# never handed to another worker's stand-in before it binds it.
+_PORT_BLOCK = 1000
+_next_port: list[int] = []
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or not worker[2:].isdigit() or int(worker[2:]) >= 12:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    first = 20000 + _PORT_BLOCK * int(worker[2:])
+    if not _next_port:
+        _next_port.append(first)
+    for _ in range(_PORT_BLOCK):
+        port = _next_port[0]
+        _next_port[0] = first + (port + 1 - first) % _PORT_BLOCK
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {first}-{first + _PORT_BLOCK - 1} for pytest-xdist worker {worker}")
 
 
 def _wait_for_port(port: int, proc: subprocess.Popen, what: str, timeout: float) -> None:

@@ -14,7 +14,10 @@ context. The test also lists every action a role grants that no call exercised, 
 whole account (counts, calls, unexercised grants) to .local/logs/iam-calls.json; RELIABILITY.md,
 "Real account", has the counts of a full run.
 
-It runs after every other test (conftest orders it last) and is skipped when run alone.
+It runs after every other test: in the same pytest (conftest orders it last), or, when the
+others run in several processes (pytest-xdist, as `make integration` does), in a pytest of its own
+afterwards that reads the recordings they saved under `LIGHTSOUT_CALLS_DIR` (calls.save/load).
+Run alone with neither, it is skipped.
 """
 
 from __future__ import annotations
@@ -66,9 +69,11 @@ ROLES_OF = {**FUNCTIONS, LambdaRouter.STATE_MACHINE: LambdaRouter.STATE_MACHINE}
 
 
 def test_every_call_made_is_allowed_by_its_role():
-    recorder = calls.RECORDER
-    if recorder is None or not calls.INVOCATIONS.started:
-        pytest.skip("evaluates the calls of the whole integration suite: run it with the other tests")
+    recorder = calls.recording()
+    if recorder is None:
+        pytest.skip("evaluates the calls of the whole integration suite: run it with the other tests, "
+                    f"or after them with {calls.RECORDING_DIR} naming where they saved their calls")
+    assert recorder.invocations, "the recordings hold no registered invocation: is the front door in front of watch?"
     recorded = list(recorder.calls)
     unknown = sorted({c.function for c in recorded} - set(ROLES_OF))
     assert not unknown, f"calls by functions the template does not have: {unknown}"

@@ -13,7 +13,7 @@ export SAM_CLI_TELEMETRY := 0
 # `sam validate` only needs a region; nothing here talks to a real account.
 export AWS_DEFAULT_REGION ?= ap-northeast-2
 
-.PHONY: help check lambda-tools setup compile build sam-build sam-build-x86_64 sam-build-arm64 demo test lint unit integration template bench clean
+.PHONY: help check fmt-check lambda-tools setup compile build sam-build sam-build-x86_64 sam-build-arm64 demo test lint unit integration template bench clean
 
 help:
 	@echo "The two commands:"
@@ -23,13 +23,14 @@ help:
 	@echo "  make check       cargo fmt --check, clippy -D warnings, unit and property tests (no AWS stand-in)"
 	@echo "The phases of make test, each runnable alone:"
 	@echo "  make setup       the venvs (.venv, .venv-checkov): moto, cargo-lambda, sam, cfn-lint, pytest, checkov"
-	@echo "  make lint        cargo fmt --check and clippy -D warnings"
-	@echo "  make compile     the debug build of the tests and the functions"
+	@echo "  make lint        cargo fmt --check and clippy -D warnings (make test lints in its debug build instead)"
+	@echo "  make fmt-check   cargo fmt --check"
+	@echo "  make compile     the debug build of the tests and the functions (in make test, clippy -D warnings on the way)"
 	@echo "  make unit        cargo test --workspace: unit, property and doc tests"
 	@echo "  make template    cfn-lint, sam validate, asl-validator, checkov on template.yaml"
 	@echo "  make integration the pytest suite in tests/ against the local stand-ins"
 	@echo "  make sam-build   sam build for x86_64 and arm64 into .aws-sam/<arch>/build, then checked"
-	@echo "                   (make test runs it in the background, beside unit, template and integration)"
+	@echo "                   (make test runs each architecture in the background, beside the other phases)"
 	@echo "Other targets:"
 	@echo "  make build       release bootstraps for Lambda (arm64 when its Rust target is installed)"
 	@echo "  make sam-build-x86_64, make sam-build-arm64   one architecture of sam-build"
@@ -48,32 +49,11 @@ demo: setup
 	cargo build --workspace
 	$(PY) scripts/demo.py
 
-# Timed phases (CI's log then shows where its minutes go). The first runs side by side what does
-# not depend on each other: the venvs (network), clippy (check builds, in its own target directory
-# so that cargo's lock on one directory does not serialize it with the rest) and the debug build of
-# the tests and the functions; each of the two builds spends its last minutes on aws-sdk-ec2 alone,
-# one rustc on one core, so together they keep both cores busy. Then `sam build` (release, both
-# architectures: most of a cold run's CPU) starts in the background at the lowest priority, in
-# target directories of its own, while unit, template and integration run one after another in
-# front: the integration tests wait on the stand-ins about half of the time (one of the two cores
-# idle), which the release build takes up instead of running after them. A phase that fails
-# stops the background build.
-TEST_PHASES := unit template integration
+# Everything CI checks, in timed phases, ordered to keep both cores busy: scripts/test.sh says how
+# (the venvs beside the debug build, linted as it compiles; `sam build` for both architectures in
+# the background while unit, template and integration run in front).
 test:
-	@total=$$SECONDS; start=$$SECONDS; \
-	$(MAKE) --no-print-directory -j3 --output-sync=target setup lint compile || { echo "make test: setup, lint or compile FAILED"; exit 1; }; \
-	echo "make test: setup, lint and compile (side by side) took $$((SECONDS - start)) s"; \
-	mkdir -p .local; rm -f .local/make-sam-build.rc; sam_start=$$SECONDS; \
-	setsid bash -c 'nice -n 19 $(MAKE) --no-print-directory sam-build > .local/make-sam-build.log 2>&1; echo $$? > .local/make-sam-build.rc' & \
-	sam=$$!; echo "make test: sam-build started in the background (log: .local/make-sam-build.log)"; \
-	for phase in $(TEST_PHASES); do \
-	  start=$$SECONDS; $(MAKE) --no-print-directory $$phase || { echo "make test: $$phase FAILED"; kill -TERM -- -$$sam 2>/dev/null; exit 1; }; \
-	  echo "make test: $$phase took $$((SECONDS - start)) s"; \
-	done; \
-	start=$$SECONDS; wait $$sam; cat .local/make-sam-build.log; \
-	if [ "$$(cat .local/make-sam-build.rc 2>/dev/null)" != 0 ]; then echo "make test: sam-build FAILED"; exit 1; fi; \
-	echo "make test: sam-build took $$((SECONDS - sam_start)) s, $$((SECONDS - start)) s of them after the integration tests"; \
-	echo "make test: all checks passed in $$((SECONDS - total)) s"
+	@scripts/test.sh
 
 # The debug build of everything `unit` and `integration` run.
 compile:
@@ -81,9 +61,11 @@ compile:
 	cargo build --workspace
 
 CLIPPY_TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)/clippy
-lint:
-	cargo fmt --all --check
+lint: fmt-check
 	CARGO_TARGET_DIR=$(CLIPPY_TARGET_DIR) cargo clippy --workspace --all-targets -- -D warnings
+
+fmt-check:
+	cargo fmt --all --check
 
 unit:
 	cargo test --workspace

@@ -25,9 +25,15 @@ install() {
   fi
 }
 
-install .venv scripts/requirements.txt
-install .venv-checkov scripts/requirements-checkov.txt
-install .venv-ministack scripts/requirements-ministack.txt
+# The three venvs are independent: installed side by side (a fresh clone's setup is mostly
+# downloading and unpacking wheels, one core each).
+pids=()
+install .venv scripts/requirements.txt & pids+=($!)
+install .venv-checkov scripts/requirements-checkov.txt & pids+=($!)
+install .venv-ministack scripts/requirements-ministack.txt & pids+=($!)
+failed=0
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+[[ $failed == 0 ]] || { echo "setup: installing a venv FAILED (its pip output is above)" >&2; exit 1; }
 
 for tool in cargo rustc; do
   command -v "$tool" >/dev/null || { echo "setup: $tool not found; install Rust (rustup) first" >&2; exit 1; }

@@ -2,11 +2,12 @@
 # `make test`: everything CI checks, ordered to keep this kind of machine's two cores busy.
 #
 # 1. Side by side: the venvs (`make setup`, mostly network) and the debug build of the tests and
-#    the functions, linted as it compiles (below). When the venvs are ready, `sam build` for x86_64
-#    starts in the background at the lowest priority: it takes the core the debug build leaves idle
-#    (its last minutes are aws-sdk-ec2 alone, one rustc on one core).
-# 2. When the debug build is done, `sam build` for arm64 starts in the background too, and unit,
-#    template and integration run in front: the integration tests wait on the stand-ins part of
+#    the functions, linted as it compiles (below). When the venvs are ready, the template checks
+#    run beside the build, and `sam build` for x86_64 starts in the background at the lowest
+#    priority: it takes the core the debug build leaves idle (its last minutes are aws-sdk-ec2
+#    alone, one rustc on one core).
+# 2. When the debug build is done, `sam build` for arm64 starts in the background too, and unit
+#    and integration run in front: the integration tests wait on the stand-ins part of
 #    the time, and the release builds take that up instead of running after them.
 # 3. Wait for both release builds; each is checked by scripts/check_artifacts.py.
 #
@@ -83,6 +84,8 @@ background compile make --no-print-directory fmt-check compile
 make_ setup || fail setup
 echo "make test: setup took $((SECONDS - start)) s"
 background sam-build-x86_64 release sam-build-x86_64
+# The template checks need only the venvs (and node_modules): they run beside the debug build.
+background template make --no-print-directory template
 wait_for compile
 
 # 2. arm64 in the background, the tests in front.
@@ -94,7 +97,11 @@ else
   echo "make test: arm64 NOT BUILT: the aarch64-unknown-linux-gnu Rust target is not installed"
   echo "  and 'rustup target add aarch64-unknown-linux-gnu' failed; only x86_64 is built and checked."
 fi
-for phase in unit template integration; do
+start=$SECONDS
+make_ unit || fail unit
+echo "make test: unit took $((SECONDS - start)) s"
+wait_for template
+for phase in integration; do
   start=$SECONDS
   make_ "$phase" || fail "$phase"
   echo "make test: $phase took $((SECONDS - start)) s"

@@ -25,7 +25,7 @@ import re
 import threading
 import urllib.parse
 import xml.etree.ElementTree as ET
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -470,7 +470,9 @@ def save(directory: Path) -> Path | None:
             if id(i) not in index:
                 index[id(i)] = len(invocations)
                 invocations.append(i)
-        row = asdict(call) | {"invocations": [index[id(i)] for i in call.invocations]}
+        # Not asdict(call): it would deep-copy every invocation's event into every call's row.
+        row = {f.name: getattr(call, f.name) for f in fields(call)}
+        row["invocations"] = [index[id(i)] for i in call.invocations]
         rows.append(row)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"calls-{os.getpid()}.json"

@@ -78,6 +78,7 @@ template: setup node_modules
 	cfn-lint template.yaml -a cfn_lint_serverless.rules
 	sam validate --lint --template template.yaml
 	npx --no-install asl-validator --json-path statemachine/alb-scheduler.asl.json
+	npx --no-install asl-validator --json-path statemachine/alb-fleet.asl.json
 	@# checkov fails on any finding not skipped with a reason in the resource's Metadata: on the
 	@# template as written, then as SAM expands it (generated roles, API stage, every conditional
 	@# resource), which is where its IAM checks see the policies.

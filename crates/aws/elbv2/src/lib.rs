@@ -16,6 +16,7 @@ use aws_sdk_elasticloadbalancingv2::Client;
 use lightsout_sdk::AwsError;
 use tracing::{info, warn};
 
+use lightsout_alb::discovery::LiveAlb;
 use lightsout_alb::ports::Albs;
 use lightsout_alb::snapshot::{
     ActionSnapshot, AlbSnapshot, KeyValue, ListenerSnapshot, RuleSnapshot, WeightedTargetGroup,
@@ -31,6 +32,9 @@ pub use convert::{
 pub const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 
 pub use lightsout_alb::ports::{AlbInfo, Created};
+
+/// The most ARNs DescribeTags takes in one call.
+pub const TAGS_PER_CALL: usize = 20;
 
 /// Elastic Load Balancing over the SDK: the [`Albs`] of the workflow.
 pub struct Elbv2 {
@@ -377,6 +381,8 @@ impl Elbv2 {
             alb_arn: alb.arn.clone(),
             scheme: alb.scheme.clone(),
             ip_address_type: alb.ip_address_type.clone(),
+            subnets: alb.subnets.clone(),
+            security_groups: alb.security_groups.clone(),
             listeners,
             attributes: self.attributes(&alb.arn).await?,
             tags: self.tags(&alb.arn).await?,
@@ -481,6 +487,61 @@ impl Elbv2 {
             }
             Err(e) => Err(AwsError::map("DeleteLoadBalancer", alb)(e)),
         }
+    }
+
+    /// Every load balancer of the region with all its tags: DescribeLoadBalancers page by page
+    /// (400 a page, the most it takes), then DescribeTags for [`TAGS_PER_CALL`] ARNs at a time.
+    pub async fn all(&self) -> Result<Vec<LiveAlb>, AlbError> {
+        let mut albs: Vec<LiveAlb> = Vec::new();
+        let mut marker = None;
+        loop {
+            let page = self
+                .client
+                .describe_load_balancers()
+                .page_size(400)
+                .set_marker(marker)
+                .send()
+                .await
+                .map_err(AwsError::map("DescribeLoadBalancers", alb))?;
+            albs.extend(page.load_balancers().iter().map(|lb| LiveAlb {
+                name: lb.load_balancer_name().unwrap_or_default().to_string(),
+                application: lb.r#type() == Some(&LoadBalancerTypeEnum::Application),
+                info: info(lb),
+                tags: BTreeMap::new(),
+            }));
+            marker = page.next_marker().map(str::to_string);
+            if marker.is_none() {
+                break;
+            }
+        }
+        for batch in albs.chunks_mut(TAGS_PER_CALL) {
+            let answer = self
+                .client
+                .describe_tags()
+                .set_resource_arns(Some(batch.iter().map(|a| a.info.arn.clone()).collect()))
+                .send()
+                .await
+                .map_err(AwsError::map("DescribeTags", alb))?;
+            for description in answer.tag_descriptions() {
+                let Some(alb) = batch
+                    .iter_mut()
+                    .find(|a| Some(a.info.arn.as_str()) == description.resource_arn())
+                else {
+                    continue;
+                };
+                alb.tags = description
+                    .tags()
+                    .iter()
+                    .filter_map(|t| {
+                        Some((
+                            t.key()?.to_string(),
+                            t.value().unwrap_or_default().to_string(),
+                        ))
+                    })
+                    .collect();
+            }
+        }
+        Ok(albs)
     }
 
     async fn listeners(&self, alb_arn: &str) -> Result<Vec<Listener>, AlbError> {
@@ -606,6 +667,13 @@ fn info(lb: &LoadBalancer) -> AlbInfo {
             .ip_address_type()
             .map_or("ipv4", |t| t.as_str())
             .to_string(),
+        subnets: lb
+            .availability_zones()
+            .iter()
+            .filter_map(|zone| zone.subnet_id())
+            .map(str::to_string)
+            .collect(),
+        security_groups: lb.security_groups().to_vec(),
     }
 }
 
@@ -634,6 +702,10 @@ impl Albs for Elbv2 {
 
     async fn delete(&self, arn: &str) -> Result<bool, AlbError> {
         Elbv2::delete(self, arn).await
+    }
+
+    async fn all(&self) -> Result<Vec<LiveAlb>, AlbError> {
+        Elbv2::all(self).await
     }
 }
 
@@ -695,6 +767,118 @@ mod tests {
         Elbv2 {
             client: Client::from_conf(config),
         }
+    }
+
+    /// An ELB with `n` load balancers (every 10th a Network Load Balancer), `page` to a page, and
+    /// tags `team=<i>` on each (AUTOSTOP_ENABLE=true on the even ones).
+    fn account_of(n: usize, page: usize) -> FakeAws {
+        let arn =
+            |i: usize| format!("arn:aws:elasticloadbalancing:r:1:loadbalancer/app/lb-{i}/{i}");
+        FakeAws::new(move |_, body| {
+            let form: BTreeMap<String, String> = body
+                .split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.replace("%3A", ":").replace("%2F", "/")))
+                .collect();
+            let answer = if form.get("Action").map(String::as_str) == Some("DescribeTags") {
+                let descriptions: String = form
+                    .iter()
+                    .filter(|(k, _)| k.starts_with("ResourceArns.member."))
+                    .map(|(_, a)| {
+                        let i: usize = a.rsplit('/').next().unwrap().parse().unwrap();
+                        let enable = if i.is_multiple_of(2) {
+                            "<member><Key>AUTOSTOP_ENABLE</Key><Value>true</Value></member>"
+                        } else {
+                            ""
+                        };
+                        format!(
+                            "<member><ResourceArn>{a}</ResourceArn><Tags><member><Key>team</Key>\
+                             <Value>{i}</Value></member>{enable}</Tags></member>"
+                        )
+                    })
+                    .collect();
+                format!(
+                    "<DescribeTagsResponse xmlns=\"{NS}\"><DescribeTagsResult><TagDescriptions>\
+                     {descriptions}</TagDescriptions></DescribeTagsResult></DescribeTagsResponse>"
+                )
+            } else {
+                let start: usize = form.get("Marker").map_or(0, |m| m.parse().unwrap());
+                let end = (start + page).min(n);
+                let members: String = (start..end)
+                    .map(|i| {
+                        let kind = if i % 10 == 9 { "network" } else { "application" };
+                        format!(
+                            "<member><LoadBalancerArn>{}</LoadBalancerArn><LoadBalancerName>lb-{i}\
+                             </LoadBalancerName><Type>{kind}</Type><DNSName>lb-{i}.elb.test</DNSName>\
+                             <AvailabilityZones><member><SubnetId>subnet-{i}a</SubnetId></member>\
+                             <member><SubnetId>subnet-{i}b</SubnetId></member></AvailabilityZones>\
+                             <SecurityGroups><member>sg-{i}</member></SecurityGroups></member>",
+                            arn(i)
+                        )
+                    })
+                    .collect();
+                let next = if end < n {
+                    format!("<NextMarker>{end}</NextMarker>")
+                } else {
+                    String::new()
+                };
+                format!(
+                    "<DescribeLoadBalancersResponse xmlns=\"{NS}\"><DescribeLoadBalancersResult>\
+                     <LoadBalancers>{members}</LoadBalancers>{next}</DescribeLoadBalancersResult>\
+                     </DescribeLoadBalancersResponse>"
+                )
+            };
+            (200, answer)
+        })
+    }
+
+    #[tokio::test]
+    async fn every_load_balancer_is_listed_with_its_tags_20_arns_a_call() {
+        let fake = account_of(45, 30);
+        let albs = elbv2(&fake).all().await.unwrap();
+        assert_eq!(albs.len(), 45);
+        let actions: Vec<String> = fake
+            .requests()
+            .iter()
+            .map(|r| {
+                r.split("Action=")
+                    .nth(1)
+                    .and_then(|a| a.split('&').next())
+                    .unwrap_or("")
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                "DescribeLoadBalancers",
+                "DescribeLoadBalancers",
+                "DescribeTags",
+                "DescribeTags",
+                "DescribeTags"
+            ]
+        );
+        for (i, alb) in albs.iter().enumerate() {
+            assert_eq!(alb.name, format!("lb-{i}"));
+            assert_eq!(alb.tags["team"], i.to_string(), "{alb:?}");
+            assert_eq!(
+                alb.tags.contains_key("AUTOSTOP_ENABLE"),
+                i.is_multiple_of(2)
+            );
+            assert_eq!(alb.application, i % 10 != 9);
+            assert_eq!(
+                alb.info.subnets,
+                [format!("subnet-{i}a"), format!("subnet-{i}b")]
+            );
+            assert_eq!(alb.info.security_groups, [format!("sg-{i}")]);
+        }
+    }
+
+    #[tokio::test]
+    async fn an_account_without_load_balancers_makes_one_call() {
+        let fake = account_of(0, 30);
+        assert!(elbv2(&fake).all().await.unwrap().is_empty());
+        assert_eq!(fake.requests().len(), 1);
     }
 
     fn rules_answer(priorities: &[&str]) -> String {

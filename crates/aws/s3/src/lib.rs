@@ -96,6 +96,32 @@ impl JsonStore {
         }
     }
 
+    /// Every key under `prefix`, page by page (ListObjectsV2, 1,000 a page).
+    pub async fn keys(&self, bucket: &str, prefix: &str) -> Result<Vec<String>, AwsError> {
+        let mut keys = Vec::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(AwsError::of("ListObjectsV2"))?;
+            keys.extend(
+                page.contents()
+                    .iter()
+                    .filter_map(|o| o.key().map(str::to_string)),
+            );
+            token = page.next_continuation_token().map(str::to_string);
+            if token.is_none() || page.is_truncated() != Some(true) {
+                return Ok(keys);
+            }
+        }
+    }
+
     /// Writes the object, whatever is there already.
     pub async fn put(&self, bucket: &str, key: &str, body: Vec<u8>) -> Result<(), AwsError> {
         self.client

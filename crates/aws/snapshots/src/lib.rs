@@ -4,7 +4,9 @@
 
 use tracing::info;
 
+use lightsout_alb::discovery::Stored;
 use lightsout_alb::ports::Snapshots;
+use lightsout_alb::snapshot::KEY_PREFIX;
 use lightsout_alb::{AlbError, AlbSnapshot, ErrorKind};
 use lightsout_s3::JsonStore;
 use lightsout_sdk::AwsError;
@@ -46,6 +48,28 @@ impl SnapshotStore {
         })
     }
 
+    /// Every snapshot in the bucket, each read or said why not: the sleeping load balancers the
+    /// discovery step finds. One unreadable snapshot does not hide the others.
+    pub async fn all(&self, bucket: &str) -> Result<Vec<Stored>, AlbError> {
+        let mut out = Vec::new();
+        for key in self.store.keys(bucket, KEY_PREFIX).await.map_err(alb)? {
+            let Some(alb_name) = AlbSnapshot::name_of(&key) else {
+                continue;
+            };
+            out.push(match self.load(bucket, alb_name).await {
+                Ok(Some(snapshot)) => Stored::Read(snapshot),
+                // Deleted between the listing and the read: nothing sleeps there any more.
+                Ok(None) => continue,
+                Err(error) if error.kind == ErrorKind::SnapshotFailed => Stored::Unreadable {
+                    alb_name: alb_name.to_string(),
+                    error: error.message,
+                },
+                Err(error) => return Err(error),
+            });
+        }
+        Ok(out)
+    }
+
     /// Saves the snapshot; returns its key. Any failure is `SnapshotFailed`: nothing may be
     /// deleted after it.
     pub async fn save(&self, bucket: &str, snapshot: &AlbSnapshot) -> Result<String, AlbError> {
@@ -71,5 +95,9 @@ impl Snapshots for SnapshotStore {
 
     async fn save(&self, bucket: &str, snapshot: &AlbSnapshot) -> Result<String, AlbError> {
         SnapshotStore::save(self, bucket, snapshot).await
+    }
+
+    async fn all(&self, bucket: &str) -> Result<Vec<Stored>, AlbError> {
+        SnapshotStore::all(self, bucket).await
     }
 }

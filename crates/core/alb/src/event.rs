@@ -5,22 +5,24 @@
 //! is a near miss of a known one (`timeZone`, `snapshotbucket`, `subnet`) is refused instead:
 //! carried along unread, it would silently change what happens (no snapshot, the wrong zone).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use chrono_tz::Tz;
 use serde_json::{Map, Value};
 
 use lightsout_schedule::event::{describe, kind, near_miss, shorten};
-use lightsout_schedule::policy::{parse_dates, parse_zone};
+use lightsout_schedule::policy::{parse_dates, parse_zone, TAG_ENABLE, TAG_HIBERNATE, TAG_MODE};
 use lightsout_schedule::settings::DEFAULT_ZONE;
+use lightsout_schedule::{classify, Classification, Mode};
 use lightsout_schedule::{DayError, DaySet, Schedule, Windows};
 
 use crate::error::AlbError;
 
 /// The fields the event contract reads; anything else is carried through untouched.
-pub const FIELDS: [&str; 21] = [
+pub const FIELDS: [&str; 22] = [
     "albName",
+    "tags",
     "startTime",
     "endTime",
     "subnets",
@@ -42,6 +44,24 @@ pub const FIELDS: [&str; 21] = [
     "now",
     "time",
 ];
+
+/// The fields an event with `tags` does not take: its schedule and its record come from the
+/// tags.
+pub const FROM_TAGS: [&str; 7] = [
+    "startTime",
+    "endTime",
+    "days",
+    "holdUntil",
+    "skipDates",
+    "hostedZoneId",
+    "domainName",
+];
+
+/// The tag naming the DNS name of an ALB's alias record (`dev.example.com`); with
+/// [`TAG_HOSTED_ZONE`], or neither: no record.
+pub const TAG_DOMAIN: &str = "lightsout:domain";
+/// The tag naming the Route 53 hosted zone of that record (`Z0123456789ABC`).
+pub const TAG_HOSTED_ZONE: &str = "lightsout:hosted-zone";
 
 /// The fields of one `targetGroups` entry.
 pub const TARGET_GROUP_FIELDS: [&str; 4] = [
@@ -136,6 +156,23 @@ pub enum TimeSource {
     Clock,
 }
 
+/// An ALB's DNS alias record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasRecord {
+    /// The hosted zone, without any `/hostedzone/` prefix.
+    pub hosted_zone_id: String,
+    /// Lower case, with the trailing dot Route 53 uses.
+    pub domain_name: String,
+}
+
+/// When the ALB should exist, and its record: from the event's fields or from its tags.
+struct Plan {
+    schedule: Schedule,
+    hold_until: Option<DateTime<FixedOffset>>,
+    skip_dates: BTreeSet<NaiveDate>,
+    record: Option<AliasRecord>,
+}
+
 /// The validated event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlbEvent {
@@ -151,11 +188,15 @@ pub struct AlbEvent {
     pub subnets: Vec<String>,
     /// `securityGroups`: empty for the VPC's default security group.
     pub security_groups: Vec<String>,
-    /// Without any `/hostedzone/` prefix.
-    pub hosted_zone_id: String,
-    /// Lower case, with the trailing dot Route 53 uses.
-    pub domain_name: String,
-    /// `targetGroups`: one listener each.
+    /// `hostedZoneId` and `domainName`, or from the tags `lightsout:hosted-zone` and
+    /// `lightsout:domain`: the ALB's alias record. `None` only from tags without them: the ALB is
+    /// scheduled without a record.
+    pub record: Option<AliasRecord>,
+    /// `tags`: the ALB's own tags, when the event was made from them (by the discovery step). The
+    /// schedule and the record were read from them.
+    pub tags: Option<BTreeMap<String, String>>,
+    /// `targetGroups`: one listener each. From tags: usually none (the listeners come from the ALB
+    /// and its snapshot).
     pub target_groups: Vec<TargetGroupSpec>,
     /// `certificateArn`: for HTTPS listeners whose entry has no certificate of its own.
     pub certificate_arn: Option<String>,
@@ -192,18 +233,19 @@ impl AlbEvent {
         };
         f.near_misses("", &FIELDS);
         let alb_name = f.alb_name();
-        let windows = f.window();
-        let days = f.days();
-        let zone = f.zone();
-        let hold_until = f.instant("holdUntil");
-        let skip_dates = f.skip_dates();
+        let tags = f.tags();
+        let plan = match &tags {
+            Some(tags) => f.plan_from_tags(tags),
+            None => f.plan_from_fields(),
+        };
         let subnets = f.string_list("subnets", 2);
         let security_groups = f.string_list("securityGroups", 0);
-        let hosted_zone_id = f.hosted_zone_id();
-        let domain_name = f.domain_name();
         let certificate_arn =
             f.optional_arn("certificateArn", &[":certificate/", ":server-certificate/"]);
-        let target_groups = f.target_groups(certificate_arn.as_deref());
+        let target_groups = match (&tags, f.get("targetGroups")) {
+            (Some(_), None) => Some(Vec::new()),
+            _ => f.target_groups(certificate_arn.as_deref()),
+        };
         let alb_arn = f.optional_arn("albArn", &[":loadbalancer/app/"]);
         let alb_dns_name = f
             .optional_string("albDNSName")
@@ -240,21 +282,22 @@ impl AlbEvent {
             (None, Some(t)) => (t.with_timezone(&Utc), TimeSource::ScheduledTime),
             (None, None) => (clock, TimeSource::Clock),
         };
-        // Every `unwrap_or_default` below is unreachable: a `None` added a problem above.
+        // A `None` below added a problem above, so these are unreachable.
+        let (Some(alb_name), Some(plan), Some(subnets), Some(security_groups), Some(target_groups)) =
+            (alb_name, plan, subnets, security_groups, target_groups)
+        else {
+            return Err(AlbError::invalid("invalid input"));
+        };
         Ok(AlbEvent {
-            alb_name: alb_name.unwrap_or_default(),
-            schedule: Schedule {
-                days: days.unwrap_or(DaySet::EVERY_DAY),
-                windows: windows.unwrap_or(Windows(vec![])),
-                zone: zone.unwrap_or(DEFAULT_ZONE),
-            },
-            hold_until,
-            skip_dates: skip_dates.unwrap_or_default(),
-            subnets: subnets.unwrap_or_default(),
-            security_groups: security_groups.unwrap_or_default(),
-            hosted_zone_id: hosted_zone_id.unwrap_or_default(),
-            domain_name: domain_name.unwrap_or_default(),
-            target_groups: target_groups.unwrap_or_default(),
+            alb_name,
+            schedule: plan.schedule,
+            hold_until: plan.hold_until,
+            skip_dates: plan.skip_dates,
+            subnets,
+            security_groups,
+            record: plan.record,
+            tags,
+            target_groups,
             certificate_arn,
             alb_arn,
             alb_dns_name,
@@ -340,6 +383,124 @@ impl Fields<'_> {
             Some(&Value::String(arn)),
         );
         None
+    }
+
+    /// The schedule and the record from the event's own fields, as the single-ALB input has them.
+    fn plan_from_fields(&mut self) -> Option<Plan> {
+        let windows = self.window();
+        let days = self.days();
+        let zone = self.zone();
+        let hold_until = self.instant("holdUntil");
+        let skip_dates = self.skip_dates();
+        let hosted_zone_id = self.hosted_zone_id();
+        let domain_name = self.domain_name();
+        Some(Plan {
+            schedule: Schedule {
+                // An invalid `days` or `timezone` added a problem: the defaults are never used then.
+                days: days.unwrap_or(DaySet::EVERY_DAY),
+                windows: windows?,
+                zone: zone.unwrap_or(DEFAULT_ZONE),
+            },
+            hold_until,
+            skip_dates: skip_dates?,
+            record: Some(AliasRecord {
+                hosted_zone_id: hosted_zone_id?,
+                domain_name: domain_name?,
+            }),
+        })
+    }
+
+    /// `tags`: the ALB's tags, an object of strings.
+    fn tags(&mut self) -> Option<BTreeMap<String, String>> {
+        let value = self.get("tags")?.clone();
+        let tags = value.as_object().and_then(|map| {
+            map.iter()
+                .map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                .collect::<Option<BTreeMap<_, _>>>()
+        });
+        if tags.is_none() {
+            self.problem("tags", "an object of tag values (strings)", Some(&value));
+        }
+        tags
+    }
+
+    /// The schedule and the record from the ALB's tags, read as an instance's are
+    /// (`lightsout_schedule::classify`): `timezone`, if given, is the zone for an ALB without a
+    /// `TZ` tag.
+    fn plan_from_tags(&mut self, tags: &BTreeMap<String, String>) -> Option<Plan> {
+        for field in FROM_TAGS {
+            if self.map.contains_key(field) {
+                self.problems.push(format!(
+                    "{field}: not taken with tags (the ALB's schedule and record come from its tags); \
+                     remove one of them"
+                ));
+            }
+        }
+        let default_zone = self.zone().unwrap_or(DEFAULT_ZONE);
+        let policy = match classify(tags, default_zone) {
+            Classification::Managed(policy) if policy.mode == Mode::Both && !policy.hibernate => {
+                Some(*policy)
+            }
+            Classification::Managed(_) => {
+                self.problems.push(format!(
+                    "tags: {TAG_MODE} and {TAG_HIBERNATE} are for instances; a load balancer with \
+                     them is left alone (remove them, or set {TAG_MODE}=both)"
+                ));
+                None
+            }
+            Classification::Invalid(error) => {
+                self.problems.push(format!("tags: {error}"));
+                None
+            }
+            Classification::Unmanaged | Classification::AutoScaling(_) => {
+                self.problems.push(format!(
+                    "tags: {TAG_ENABLE} is not `true`: the workflow does not touch this load balancer"
+                ));
+                None
+            }
+        };
+        let record = self.record_from_tags(tags);
+        let policy = policy?;
+        Some(Plan {
+            schedule: policy.schedule,
+            hold_until: policy.hold_until,
+            skip_dates: policy.skip_dates,
+            record: record?,
+        })
+    }
+
+    /// `lightsout:hosted-zone` and `lightsout:domain`: both (the record) or neither (none).
+    fn record_from_tags(&mut self, tags: &BTreeMap<String, String>) -> Option<Option<AliasRecord>> {
+        match (tags.get(TAG_HOSTED_ZONE), tags.get(TAG_DOMAIN)) {
+            (None, None) => Some(None),
+            (Some(zone), Some(domain)) => {
+                let hosted_zone_id = bare_zone_id(zone);
+                if hosted_zone_id.is_none() {
+                    self.problems.push(format!(
+                        "tags: {TAG_HOSTED_ZONE}: expected {ZONE_EXPECTED}, got \"{}\"",
+                        shorten(zone)
+                    ));
+                }
+                let domain_name = dotted_domain(domain);
+                if domain_name.is_none() {
+                    self.problems.push(format!(
+                        "tags: {TAG_DOMAIN}: expected {DOMAIN_EXPECTED}, got \"{}\"",
+                        shorten(domain)
+                    ));
+                }
+                Some(Some(AliasRecord {
+                    hosted_zone_id: hosted_zone_id?,
+                    domain_name: domain_name?,
+                }))
+            }
+            (Some(_), None) | (None, Some(_)) => {
+                self.problems.push(format!(
+                    "tags: {TAG_HOSTED_ZONE} and {TAG_DOMAIN} go together: give both (the ALB's \
+                     alias record) or neither (no record)"
+                ));
+                None
+            }
+        }
     }
 
     fn alb_name(&mut self) -> Option<String> {
@@ -514,48 +675,25 @@ impl Fields<'_> {
     }
 
     fn hosted_zone_id(&mut self) -> Option<String> {
-        let id = self.required_string(
-            "hostedZoneId",
-            "a Route 53 hosted zone id such as Z0123456789ABC",
-        )?;
-        let bare = id.trim_start_matches("/hostedzone/").to_string();
-        // Route 53 ids are at most 32 characters.
-        if (1..=32).contains(&bare.len())
-            && bare
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-        {
-            return Some(bare);
+        let id = self.required_string("hostedZoneId", ZONE_EXPECTED)?;
+        let bare = bare_zone_id(&id);
+        if bare.is_none() {
+            self.problem("hostedZoneId", ZONE_EXPECTED, Some(&Value::String(id)));
         }
-        self.problem(
-            "hostedZoneId",
-            "a Route 53 hosted zone id such as Z0123456789ABC",
-            Some(&Value::String(id)),
-        );
-        None
+        bare
     }
 
     fn domain_name(&mut self) -> Option<String> {
-        let expected = "a domain name such as dev.example.com";
-        let name = self
-            .required_string("domainName", expected)?
-            .to_ascii_lowercase();
-        let bare = name.trim_end_matches('.');
-        let valid = bare.len() <= 253
-            && bare.contains('.')
-            && bare.split('.').enumerate().all(|(i, label)| {
-                !label.is_empty()
-                    && label.len() <= 63
-                    && (label
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-                        || (i == 0 && label == "*"))
-            });
-        if valid {
-            return Some(format!("{bare}."));
+        let name = self.required_string("domainName", DOMAIN_EXPECTED)?;
+        let dotted = dotted_domain(&name);
+        if dotted.is_none() {
+            self.problem(
+                "domainName",
+                DOMAIN_EXPECTED,
+                Some(&Value::String(name.to_ascii_lowercase())),
+            );
         }
-        self.problem("domainName", expected, Some(&Value::String(name)));
-        None
+        dotted
     }
 
     fn target_groups(&mut self, default_certificate: Option<&str>) -> Option<Vec<TargetGroupSpec>> {
@@ -691,6 +829,36 @@ impl Fields<'_> {
     }
 }
 
+const ZONE_EXPECTED: &str = "a Route 53 hosted zone id such as Z0123456789ABC";
+const DOMAIN_EXPECTED: &str = "a domain name such as dev.example.com";
+
+/// A hosted zone id without any `/hostedzone/` prefix: at most 32 upper-case letters and digits.
+fn bare_zone_id(id: &str) -> Option<String> {
+    let bare = id.trim_start_matches("/hostedzone/");
+    let valid = (1..=32).contains(&bare.len())
+        && bare
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    valid.then(|| bare.to_string())
+}
+
+/// A domain name, lower case, with the trailing dot Route 53 uses.
+fn dotted_domain(name: &str) -> Option<String> {
+    let name = name.to_ascii_lowercase();
+    let bare = name.trim_end_matches('.');
+    let valid = bare.len() <= 253
+        && bare.contains('.')
+        && bare.split('.').enumerate().all(|(i, label)| {
+            !label.is_empty()
+                && label.len() <= 63
+                && (label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                    || (i == 0 && label == "*"))
+        });
+    valid.then(|| format!("{bare}."))
+}
+
 /// An ARN of one of these kinds (`:targetgroup/`, …), at most 2,048 characters as AWS allows.
 fn is_arn(text: &str, kinds: &[&str]) -> bool {
     text.len() <= 2048 && text.starts_with("arn:") && kinds.iter().any(|k| text.contains(k))
@@ -762,8 +930,14 @@ mod tests {
         assert_eq!(e.schedule.windows.to_string(), "09:00–18:59");
         assert_eq!(e.schedule.days, DaySet::EVERY_DAY);
         assert_eq!(e.schedule.zone, Tz::Asia__Seoul);
-        assert_eq!(e.domain_name, "dev.example.com.");
-        assert_eq!(e.hosted_zone_id, "Z0123456789ABCDEFGHIJ");
+        assert_eq!(
+            e.record,
+            Some(AliasRecord {
+                hosted_zone_id: "Z0123456789ABCDEFGHIJ".into(),
+                domain_name: "dev.example.com.".into()
+            })
+        );
+        assert_eq!(e.tags, None);
         assert_eq!(e.target_groups.len(), 2);
         assert_eq!(e.target_groups[1].protocol, Protocol::Https);
         assert!(e.target_groups[1]
@@ -807,12 +981,131 @@ mod tests {
         assert_eq!(e.snapshot_bucket.as_deref(), Some("my-alb-snapshots"));
         assert_eq!(e.time_source, TimeSource::Now);
         assert_eq!(e.decision_time.to_rfc3339(), "2026-11-25T01:00:00+00:00");
-        assert_eq!(e.hosted_zone_id, "ZABC");
-        assert_eq!(e.domain_name, "dev.example.com.");
+        let record = e.record.unwrap();
+        assert_eq!(record.hosted_zone_id, "ZABC");
+        assert_eq!(record.domain_name, "dev.example.com.");
         let scheduled = parse(&with(json!({"time": "2026-11-25T00:00:00Z"}))).unwrap();
         assert_eq!(scheduled.time_source, TimeSource::ScheduledTime);
         let wraps = parse(&with(json!({"startTime": 22, "endTime": "2"}))).unwrap();
         assert_eq!(wraps.schedule.windows.to_string(), "22:00–02:59 (next day)");
+    }
+
+    /// A per-ALB event as the discovery step makes it: the ALB's tags, its subnets, no schedule
+    /// fields and no target groups.
+    fn from_tags(tags: Value) -> Value {
+        json!({
+            "albName": "dev-alb",
+            "tags": tags,
+            "subnets": ["subnet-0a1b2c3d", "subnet-4e5f6a7b"],
+            "securityGroups": ["sg-0123456789abcdef0"],
+            "scheme": "internal",
+            "snapshotBucket": "my-alb-snapshots",
+            "time": "2026-11-25T00:00:00Z"
+        })
+    }
+
+    #[test]
+    fn the_schedule_and_the_record_come_from_the_albs_tags() {
+        let e = parse(&from_tags(json!({
+            "AUTOSTOP_ENABLE": "True", "DAY": "mon-fri", "TIME": "9-12 13:00-18:00",
+            "TZ": "Europe/Berlin", "AUTOSTOP_SKIP_DATES": "2026-12-24 2026-12-31",
+            "AUTOSTOP_HOLD_UNTIL": "2026-11-25T23:00:00+09:00",
+            "lightsout:domain": "Dev.Example.com", "lightsout:hosted-zone": "/hostedzone/ZABC",
+            "Name": "dev"
+        })))
+        .unwrap();
+        assert_eq!(e.schedule.windows.to_string(), "09:00–12:59, 13:00–17:59");
+        assert_eq!(e.schedule.days, DaySet::WEEKDAYS);
+        assert_eq!(e.schedule.zone, Tz::Europe__Berlin);
+        assert_eq!(e.skip_dates.len(), 2);
+        assert!(e.hold_until.is_some());
+        assert_eq!(
+            e.record,
+            Some(AliasRecord {
+                hosted_zone_id: "ZABC".into(),
+                domain_name: "dev.example.com.".into()
+            })
+        );
+        assert!(e.target_groups.is_empty());
+        assert_eq!(e.scheme, Scheme::Internal);
+        assert_eq!(e.tags.as_ref().unwrap()["Name"], "dev");
+    }
+
+    #[test]
+    fn without_record_tags_the_alb_has_no_record_and_timezone_is_the_default_zone() {
+        let mut v = from_tags(json!({"AUTOSTOP_ENABLE": "true", "TIME": "9-18"}));
+        v["timezone"] = json!("America/New_York");
+        let e = parse(&v).unwrap();
+        assert_eq!(e.record, None);
+        assert_eq!(e.schedule.zone, Tz::America__New_York);
+        assert_eq!(e.schedule.days, DaySet::EVERY_DAY);
+    }
+
+    #[test]
+    fn tags_that_cannot_be_read_are_named() {
+        let msg = error(from_tags(
+            json!({"AUTOSTOP_ENABLE": "true", "TIME": "9-25"}),
+        ));
+        assert!(
+            msg.starts_with("invalid input: tags: TIME: `25` in `9-25` is not a time"),
+            "{msg}"
+        );
+        let msg = error(from_tags(
+            json!({"AUTOSTOP_ENABLE": "false", "TIME": "9-18"}),
+        ));
+        assert!(msg.contains("tags: AUTOSTOP_ENABLE is not `true`"), "{msg}");
+        let msg = error(from_tags(json!({"AUTOSTOP_ENABLE": "true"})));
+        assert!(msg.contains("tags: TIME"), "{msg}");
+        let msg = error(from_tags(
+            json!({"AUTOSTOP_ENABLE": "true", "TIME": "9-18", "AUTOSTOP_MODE": "start-only"}),
+        ));
+        assert!(
+            msg.contains("tags: AUTOSTOP_MODE and AUTOSTOP_HIBERNATE are for instances"),
+            "{msg}"
+        );
+        let msg = error(from_tags(
+            json!({"AUTOSTOP_ENABLE": "true", "TIME": "9-18", "lightsout:domain": "dev.example.com"}),
+        ));
+        assert!(
+            msg.contains("lightsout:hosted-zone and lightsout:domain go together"),
+            "{msg}"
+        );
+        let msg = error(from_tags(json!({
+            "AUTOSTOP_ENABLE": "true", "TIME": "9-18",
+            "lightsout:domain": "not a domain", "lightsout:hosted-zone": "zone?"
+        })));
+        assert!(
+            msg.contains("tags: lightsout:hosted-zone: expected a Route 53 hosted zone id"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("tags: lightsout:domain: expected a domain name"),
+            "{msg}"
+        );
+        let msg = error(json!({"albName": "dev-alb", "tags": ["AUTOSTOP_ENABLE"]}));
+        assert!(
+            msg.contains("tags: expected an object of tag values (strings), got"),
+            "{msg}"
+        );
+        let msg = error(json!({"albName": "dev-alb", "tags": {"AUTOSTOP_ENABLE": true}}));
+        assert!(
+            msg.contains("tags: expected an object of tag values"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn tags_and_schedule_fields_are_not_mixed() {
+        let mut v = from_tags(json!({"AUTOSTOP_ENABLE": "true", "TIME": "9-18"}));
+        v["startTime"] = json!(9);
+        v["domainName"] = json!("dev.example.com");
+        let msg = error(v);
+        assert!(msg.contains("startTime: not taken with tags"), "{msg}");
+        assert!(msg.contains("domainName: not taken with tags"), "{msg}");
+        // Subnets are still needed: an ALB is made in them.
+        let mut v = from_tags(json!({"AUTOSTOP_ENABLE": "true", "TIME": "9-18"}));
+        v.as_object_mut().unwrap().remove("subnets");
+        assert!(error(v).contains("subnets: expected a list of at least 2 ids"));
     }
 
     #[test]

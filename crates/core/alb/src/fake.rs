@@ -6,6 +6,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
+use crate::discovery::{LiveAlb, Stored};
 use crate::ports::{
     AlbInfo, AlbTarget, Albs, Created, RecordKind, RecordState, Records, Snapshots,
 };
@@ -32,6 +33,8 @@ pub struct State {
     pub snapshots: BTreeMap<(String, String), AlbSnapshot>,
     /// Operations (AWS API names) that fail, with their error.
     pub failing: BTreeMap<&'static str, AlbError>,
+    /// Snapshots that cannot be read, by (bucket, ALB name), with why.
+    pub unreadable: BTreeMap<(String, String), String>,
     /// Every operation called, in order.
     pub calls: Vec<&'static str>,
     made: u32,
@@ -89,6 +92,8 @@ fn make(state: &mut State, name: &str, ip: &str, mut config: AlbSnapshot) -> Alb
         canonical_hosted_zone_id: "ZWKZPGTI48KDX".into(),
         scheme: config.scheme.clone(),
         ip_address_type: ip.into(),
+        subnets: config.subnets.clone(),
+        security_groups: config.security_groups.clone(),
     };
     config.alb_arn = info.arn.clone();
     state.albs.insert(name.into(), (info.clone(), config));
@@ -104,6 +109,8 @@ fn config(event: &AlbEvent) -> AlbSnapshot {
         alb_arn: String::new(),
         scheme: event.scheme.as_aws().into(),
         ip_address_type: event.ip_address_type.as_aws().into(),
+        subnets: event.subnets.clone(),
+        security_groups: event.security_groups.clone(),
         listeners: event
             .target_groups
             .iter()
@@ -118,10 +125,11 @@ fn config(event: &AlbEvent) -> AlbSnapshot {
             })
             .collect(),
         attributes: vec![],
-        tags: vec![KeyValue {
-            key: "Name".into(),
-            value: event.alb_name.clone(),
-        }],
+        // A Name tag, and the tags the event was made from.
+        tags: std::iter::once(("Name".to_string(), event.alb_name.clone()))
+            .chain(event.tags.clone().unwrap_or_default())
+            .map(|(key, value)| KeyValue { key, value })
+            .collect(),
     }
 }
 
@@ -176,6 +184,26 @@ impl Albs for FakeAccount {
                 format!("DescribeListeners: LoadBalancerNotFound: {}", alb.arn),
             )),
         })
+    }
+
+    async fn all(&self) -> Result<Vec<LiveAlb>, AlbError> {
+        self.call("DescribeLoadBalancers")?;
+        self.call("DescribeTags")?;
+        Ok(self.with(|s| {
+            s.albs
+                .iter()
+                .map(|(name, (info, config))| LiveAlb {
+                    name: name.clone(),
+                    application: true,
+                    info: info.clone(),
+                    tags: config
+                        .tags
+                        .iter()
+                        .map(|t| (t.key.clone(), t.value.clone()))
+                        .collect(),
+                })
+                .collect()
+        }))
     }
 
     async fn delete(&self, arn: &str) -> Result<bool, AlbError> {
@@ -289,6 +317,26 @@ impl Snapshots for FakeAccount {
         });
         Ok(key)
     }
+
+    async fn all(&self, bucket: &str) -> Result<Vec<Stored>, AlbError> {
+        self.call("ListObjectsV2")?;
+        Ok(self.with(|s| {
+            let read = s
+                .snapshots
+                .iter()
+                .filter(|((b, _), _)| b == bucket)
+                .map(|(_, snapshot)| Stored::Read(snapshot.clone()));
+            let unreadable =
+                s.unreadable
+                    .iter()
+                    .filter(|((b, _), _)| b == bucket)
+                    .map(|((_, name), error)| Stored::Unreadable {
+                        alb_name: name.clone(),
+                        error: error.clone(),
+                    });
+            read.chain(unreadable).collect()
+        }))
+    }
 }
 
 /// The event of `events/alb-input.json` (dev-alb, 9–18 Asia/Seoul, two listeners, a bucket for
@@ -317,6 +365,35 @@ pub fn event(now: &str, changes: serde_json::Value) -> AlbEvent {
         }
     }
     AlbEvent::parse(&event, chrono::Utc::now()).unwrap_or_else(|e| panic!("the test's event: {e}"))
+}
+
+/// The key of `event`'s alias record of `kind` in [`State::records`].
+pub fn record_key(event: &AlbEvent, kind: RecordKind) -> (String, String, RecordKind) {
+    let record = event
+        .record
+        .as_ref()
+        .expect("the test's event has a record");
+    (
+        record.hosted_zone_id.clone(),
+        record.domain_name.clone(),
+        kind,
+    )
+}
+
+/// A per-ALB event as the discovery step makes it, with `tags` (the schedule 9-18 and no record
+/// unless they say otherwise) and no target groups: the listeners come from the snapshot.
+pub fn tagged_event(now: &str, tags: serde_json::Value) -> AlbEvent {
+    let mut all = serde_json::json!({"AUTOSTOP_ENABLE": "true", "TIME": "9-18"});
+    if let (Some(all), serde_json::Value::Object(tags)) = (all.as_object_mut(), tags) {
+        all.extend(tags);
+    }
+    event(
+        now,
+        serde_json::json!({
+            "startTime": null, "endTime": null, "hostedZoneId": null, "domainName": null,
+            "targetGroups": null, "certificateArn": null, "tags": all
+        }),
+    )
 }
 
 /// 10:00 on a Wednesday in Seoul: within 9–18.

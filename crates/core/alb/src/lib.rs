@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod decision;
+pub mod discovery;
 pub mod error;
 pub mod event;
 #[cfg(feature = "fake")]
@@ -16,6 +17,8 @@ pub mod step;
 
 pub use decision::{next_step, should_exist, NextStep};
 pub use error::{AlbError, ErrorKind};
-pub use event::{set, AlbEvent, IpAddressType, Protocol, Scheme, TargetGroupSpec, TimeSource};
+pub use event::{
+    set, AlbEvent, AliasRecord, IpAddressType, Protocol, Scheme, TargetGroupSpec, TimeSource,
+};
 pub use snapshot::AlbSnapshot;
 pub use step::{merge, StepOutput};

@@ -7,6 +7,7 @@
 // the `Send` bound the lint asks for is not needed.
 #![allow(async_fn_in_trait)]
 
+use crate::discovery::{LiveAlb, Stored};
 use crate::{AlbError, AlbEvent, AlbSnapshot, IpAddressType};
 
 /// What the workflow needs to know about an existing ALB.
@@ -22,6 +23,10 @@ pub struct AlbInfo {
     pub scheme: String,
     /// `ipv4` or `dualstack`.
     pub ip_address_type: String,
+    /// Its subnets (one per Availability Zone).
+    pub subnets: Vec<String>,
+    /// Its security groups.
+    pub security_groups: Vec<String>,
 }
 
 /// What [`Albs::create`] did.
@@ -118,6 +123,8 @@ pub trait Albs {
     ) -> Result<AlbSnapshot, AlbError>;
     /// Deletes the ALB; false when it was already gone.
     async fn delete(&self, arn: &str) -> Result<bool, AlbError>;
+    /// Every load balancer of the region, with all its tags (for discovery).
+    async fn all(&self) -> Result<Vec<LiveAlb>, AlbError>;
 }
 
 /// The domain's alias records.
@@ -152,6 +159,8 @@ pub trait Snapshots {
     async fn load(&self, bucket: &str, alb_name: &str) -> Result<Option<AlbSnapshot>, AlbError>;
     /// Stores `snapshot`; returns its key.
     async fn save(&self, bucket: &str, snapshot: &AlbSnapshot) -> Result<String, AlbError>;
+    /// Every snapshot in `bucket`, each read or said why not (for discovery).
+    async fn all(&self, bucket: &str) -> Result<Vec<Stored>, AlbError>;
 }
 
 #[cfg(test)]

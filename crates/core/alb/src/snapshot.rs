@@ -4,6 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Where the snapshots are in their bucket.
+pub const KEY_PREFIX: &str = "lightsout/alb-snapshots/";
+
 /// Bumped when the format changes incompatibly; a newer snapshot is refused, never half-read.
 pub const SNAPSHOT_VERSION: u32 = 1;
 
@@ -23,6 +26,13 @@ pub struct AlbSnapshot {
     pub scheme: String,
     /// `ipv4` or `dualstack`.
     pub ip_address_type: String,
+    /// Its subnets: where a load balancer found by its tags is made again (absent from snapshots
+    /// taken before they were saved; the single-ALB input names its subnets itself).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subnets: Vec<String>,
+    /// Its security groups (absent likewise).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub security_groups: Vec<String>,
     /// Every listener, by port.
     pub listeners: Vec<ListenerSnapshot>,
     /// The load-balancer attributes (`idle_timeout.timeout_seconds`, …), set again on restore.
@@ -190,7 +200,14 @@ impl AlbSnapshot {
 
     /// Where a snapshot of `alb_name` lives in the bucket. Versioning keeps the older ones.
     pub fn key(alb_name: &str) -> String {
-        format!("lightsout/alb-snapshots/{alb_name}.json")
+        format!("{KEY_PREFIX}{alb_name}.json")
+    }
+
+    /// The ALB a key of [`AlbSnapshot::key`] names; `None` for any other key.
+    pub fn name_of(key: &str) -> Option<&str> {
+        key.strip_prefix(KEY_PREFIX)?
+            .strip_suffix(".json")
+            .filter(|name| !name.is_empty() && !name.contains('/'))
     }
 }
 
@@ -207,6 +224,8 @@ mod tests {
             alb_arn: "arn:aws:elasticloadbalancing:r:1:loadbalancer/app/dev-alb/1".into(),
             scheme: "internet-facing".into(),
             ip_address_type: "ipv4".into(),
+            subnets: vec!["subnet-a".into(), "subnet-b".into()],
+            security_groups: vec!["sg-a".into()],
             listeners: vec![ListenerSnapshot {
                 port: 443,
                 protocol: "HTTPS".into(),
@@ -249,6 +268,31 @@ mod tests {
         let json = serde_json::to_vec(&snapshot).unwrap();
         assert!(String::from_utf8_lossy(&json).contains(r#""type":"fixed-response""#));
         assert_eq!(AlbSnapshot::from_json(&json).unwrap(), snapshot);
+    }
+
+    #[test]
+    fn a_snapshot_from_before_subnets_were_saved_still_reads() {
+        let older = br#"{"version": 1, "albName": "a", "takenAt": "", "albArn": "", "scheme": "internal", "ipAddressType": "ipv4", "listeners": [], "attributes": [], "tags": []}"#;
+        let snapshot = AlbSnapshot::from_json(older).unwrap();
+        assert!(snapshot.subnets.is_empty() && snapshot.security_groups.is_empty());
+        let json = String::from_utf8(serde_json::to_vec(&snapshot).unwrap()).unwrap();
+        assert!(!json.contains("subnets"), "{json}");
+    }
+
+    #[test]
+    fn keys_name_their_alb() {
+        assert_eq!(
+            AlbSnapshot::name_of(&AlbSnapshot::key("dev-alb")),
+            Some("dev-alb")
+        );
+        for other in [
+            "lightsout/alb-snapshots/.json",
+            "lightsout/alb-snapshots/a/b.json",
+            "lightsout/alb-snapshots/dev-alb.txt",
+            "elsewhere/dev-alb.json",
+        ] {
+            assert_eq!(AlbSnapshot::name_of(other), None, "{other}");
+        }
     }
 
     #[test]

@@ -157,7 +157,7 @@ impl StepOutput for AlbGone {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordInPlace {
-    /// Always true.
+    /// True, but for an ALB scheduled without a record (no record tags).
     pub record_exists: bool,
     /// False when the records already pointed at the ALB (nothing written).
     pub record_changed: bool,
@@ -169,6 +169,14 @@ impl RecordInPlace {
         RecordInPlace {
             record_exists: true,
             record_changed: changed,
+        }
+    }
+
+    /// For an ALB scheduled without a record: nothing to point.
+    pub fn no_record() -> RecordInPlace {
+        RecordInPlace {
+            record_exists: false,
+            record_changed: false,
         }
     }
 }
@@ -194,6 +202,8 @@ pub enum RecordStatus {
     Deleted,
     /// There was no record.
     Missing,
+    /// The ALB is scheduled without a record (no record tags): none was looked for.
+    NotConfigured,
     /// A record points elsewhere (another ALB, an earlier one, or not an alias): not ours to
     /// delete. Each entry says which record and what it is.
     LeftAlone(Vec<String>),
@@ -205,6 +215,7 @@ impl std::fmt::Display for RecordStatus {
         match self {
             RecordStatus::Deleted => f.write_str("deleted"),
             RecordStatus::Missing => f.write_str("missing"),
+            RecordStatus::NotConfigured => f.write_str("no record configured"),
             RecordStatus::LeftAlone(what) => write!(f, "left alone: {}", what.join("; ")),
         }
     }
@@ -240,6 +251,17 @@ impl RecordGone {
             record_exists: matches!(record_status, RecordStatus::LeftAlone(_)) && !deleted,
             record_deleted: deleted,
             record_status,
+        }
+    }
+}
+
+impl RecordGone {
+    /// For an ALB scheduled without a record: nothing to delete.
+    pub fn no_record() -> RecordGone {
+        RecordGone {
+            record_exists: false,
+            record_deleted: false,
+            record_status: RecordStatus::NotConfigured,
         }
     }
 }

@@ -170,8 +170,9 @@ proptest! {
         let ports: Vec<(u16, Protocol)> = e.target_groups.iter().map(|t| (t.port, t.protocol)).collect();
         prop_assert_eq!(ports, valid.ports);
         prop_assert!(e.target_groups.iter().all(|t| t.certificate_arn.is_some()));
-        prop_assert_eq!(&e.hosted_zone_id, &valid.zone_id);
-        prop_assert_eq!(&e.domain_name, &valid.domain);
+        let record = e.record.as_ref().expect("the single-ALB input always has a record");
+        prop_assert_eq!(&record.hosted_zone_id, &valid.zone_id);
+        prop_assert_eq!(&record.domain_name, &valid.domain);
         prop_assert_eq!((e.scheme, e.ip_address_type), (valid.scheme, valid.ip));
         match valid.now {
             Some(now) => prop_assert_eq!((e.decision_time, e.time_source), (now, TimeSource::Now)),

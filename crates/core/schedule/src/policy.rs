@@ -35,7 +35,7 @@ pub const TAG_TIME: &str = "TIME";
 pub const TAG_TZ: &str = "TZ";
 /// An RFC 3339 time; until then the instance is wanted running, whatever the schedule says.
 pub const TAG_HOLD_UNTIL: &str = "AUTOSTOP_HOLD_UNTIL";
-/// `YYYY-MM-DD` dates, comma-separated: local dates on which the instance is wanted stopped
+/// `YYYY-MM-DD` dates, separated by commas or spaces: local dates on which the instance is wanted stopped
 /// all day.
 pub const TAG_SKIP_DATES: &str = "AUTOSTOP_SKIP_DATES";
 /// Which way the function may move the instance ([`Mode`]).
@@ -98,7 +98,7 @@ pub enum PolicyError {
     #[error("AUTOSTOP_HOLD_UNTIL: `{0}` is not an RFC 3339 time; expected e.g. 2026-11-25T23:00:00+09:00")]
     BadHoldUntil(String),
     /// A part of `AUTOSTOP_SKIP_DATES` is not a date; holds that part, shortened.
-    #[error("AUTOSTOP_SKIP_DATES: `{0}` is not a date; expected YYYY-MM-DD, comma-separated")]
+    #[error("AUTOSTOP_SKIP_DATES: `{0}` is not a date; expected YYYY-MM-DD dates separated by commas or spaces")]
     BadSkipDate(String),
     /// `AUTOSTOP_MODE` is not a mode; holds it, shortened.
     #[error("AUTOSTOP_MODE: `{0}` is not a mode; expected both, stop-only or start-only")]
@@ -175,7 +175,7 @@ pub fn parse_zone(value: &str) -> Option<Tz> {
         .or_else(|| Tz::from_str_insensitive(value).ok())
 }
 
-/// Parses a comma-separated list of `YYYY-MM-DD` dates (spaces allowed). The error is the first
+/// Parses a list of `YYYY-MM-DD` dates separated by commas or spaces. The error is the first
 /// part that is not a date (shortened for a message).
 pub fn parse_dates(value: &str) -> Result<BTreeSet<NaiveDate>, String> {
     value

@@ -1,6 +1,9 @@
 //! The `TIME` tag: the daily windows during which an instance should run.
 //!
-//! A window is `START~END` (`-`, `～` and `〜` are accepted for `~`); several are comma-separated.
+//! A window is `START~END` (`-`, `～` and `〜` are accepted for `~`); several are separated by
+//! commas or spaces (`9~12,13~18`, `9-12 13-18`: a load balancer's or a database's tag value may
+//! hold neither `~` nor `,`, see [`crate::charset`]). Spaces around a window's own `~` or `-`
+//! belong to it (`9 - 18` is one window).
 //! Each end is a whole hour (`9`, `09`) or a time (`09:30`):
 //! - a whole-hour **end** is inclusive: `9~18` runs 09:00 through 18:59 (existing tags rely on this);
 //! - a time end is exclusive: `09:30~18:00` runs 09:30 up to 18:00, and `24:00` means midnight;
@@ -147,22 +150,48 @@ fn parse_time(text: &str, is_end: bool) -> Option<TimeOfDay> {
 pub struct Windows(pub Vec<Window>);
 
 impl Windows {
-    /// Parses a `TIME` tag value: one or more comma-separated windows.
+    /// Parses a `TIME` tag value: one or more windows, separated by commas or spaces.
     pub fn parse(value: &str) -> Result<Windows, WindowError> {
-        let parts: Vec<&str> = value
-            .split(',')
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-            .collect();
-        if parts.is_empty() {
+        let mut windows = Vec::new();
+        for chunk in value.split(',') {
+            let parts = split_at_spaces(chunk);
+            match parts.iter().map(|part| Window::parse(part)).collect() {
+                Ok(found) => windows.extend::<Vec<Window>>(found),
+                // A part between spaces that is no window: the error names the whole of what
+                // was written between the commas (`9 to 6`, not `9`).
+                Err(error) if parts.len() > 1 => {
+                    return Err(Window::parse(chunk).err().unwrap_or(error))
+                }
+                Err(error) => return Err(error),
+            }
+        }
+        if windows.is_empty() {
             return Err(WindowError::Empty);
         }
-        parts
-            .into_iter()
-            .map(Window::parse)
-            .collect::<Result<_, _>>()
-            .map(Windows)
+        Ok(Windows(windows))
     }
+}
+
+fn is_separator(c: char) -> bool {
+    matches!(c, '~' | '-' | '～' | '〜')
+}
+
+/// The windows of one comma-separated part: split at spaces, except the spaces next to a
+/// window's own separator (`9 - 18`, `9 ~18`).
+fn split_at_spaces(chunk: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    for token in chunk.split_whitespace() {
+        let continues = current.ends_with(is_separator) || token.starts_with(is_separator);
+        if !current.is_empty() && !continues {
+            parts.push(std::mem::take(&mut current));
+        }
+        current.push_str(token);
+    }
+    if !current.is_empty() {
+        parts.push(current);
+    }
+    parts
 }
 
 fn hhmm(minute: u16) -> String {
@@ -303,6 +332,35 @@ mod tests {
         assert_eq!(
             ws.to_string(),
             "09:00–12:59, 13:00–17:59, 22:00–02:59 (next day)"
+        );
+    }
+
+    #[test]
+    fn windows_separated_by_spaces_as_load_balancer_tags_need() {
+        let commas = Windows::parse("9~12,13:00~18:00,22~2").unwrap();
+        for text in [
+            "9-12 13:00-18:00 22-2",
+            "9 - 12  13:00 -18:00 22- 2",
+            "9~12, 13:00~18:00 22~2",
+        ] {
+            assert_eq!(Windows::parse(text).unwrap(), commas, "{text}");
+        }
+        assert_eq!(Windows::parse("9 - 18").unwrap().0, [w("9~18")]);
+        // What is wrong is named as it was written between the commas.
+        assert_eq!(
+            Windows::parse("9-18 20"),
+            Err(WindowError::BadTime {
+                window: "9-18 20".into(),
+                time: "18 20".into()
+            })
+        );
+        assert_eq!(
+            Windows::parse("9 18"),
+            Err(WindowError::NotAWindow("9 18".into()))
+        );
+        assert_eq!(
+            Windows::parse("9~18, 9 to 6"),
+            Err(WindowError::NotAWindow("9 to 6".into()))
         );
     }
 

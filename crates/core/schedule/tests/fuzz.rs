@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, TimeZone, Utc, Weekday};
 use chrono_tz::{Tz, TZ_VARIANTS};
 use lightsout_fuzz::{config, dispose, json_tree, nested, TreeSize};
+use lightsout_schedule::charset::{refusal, restricted_form};
 use lightsout_schedule::event::{near_miss, FIELDS};
 use lightsout_schedule::policy::{parse_dates, parse_zone};
 use lightsout_schedule::{
@@ -397,6 +398,32 @@ proptest! {
         let parsed = Windows::parse(&text).map_err(|e| TestCaseError::fail(format!("{text:?}: {e}")))?;
         let expected: Vec<Window> = items.iter().map(|(_, (start, length))| Window { start: *start, length: *length }).collect();
         prop_assert_eq!(parsed.0, expected, "{:?}", text);
+    }
+
+    #[test]
+    fn windows_separated_by_spaces_or_commas_mean_the_same(
+        items in prop::collection::vec(window_item(), 1..4),
+        seps in prop::collection::vec(prop::sample::select(vec![",", " , ", " ", "   "]), 3),
+    ) {
+        let text = items.iter().zip(&seps).map(|((t, _), sep)| format!("{t}{sep}")).collect::<String>();
+        let expected: Vec<Window> = items.iter().map(|(_, (start, length))| Window { start: *start, length: *length }).collect();
+        let parsed = Windows::parse(&text).map_err(|e| TestCaseError::fail(format!("{text:?}: {e}")))?;
+        prop_assert_eq!(&parsed.0, &expected, "{:?}", text);
+        // The form a load balancer accepts means the same.
+        let form = restricted_form(&text);
+        prop_assert_eq!(refusal(&form), None, "{:?}", form);
+        prop_assert_eq!(Windows::parse(&form).map(|w| w.0), Ok(expected), "{:?}", form);
+    }
+
+    #[test]
+    fn days_in_the_restricted_form_mean_the_same(
+        items in prop::collection::vec(day_item(), 1..5),
+        seps in prop::collection::vec(prop::sample::select(vec![",", ", ", " ", " , "]), 5),
+    ) {
+        let text = items.iter().zip(&seps).map(|((t, _), sep)| format!("{t}{sep}")).collect::<String>();
+        let form = restricted_form(&text);
+        prop_assert_eq!(refusal(&form), None, "{:?}", form);
+        prop_assert_eq!(DaySet::parse(&form), DaySet::parse(&text), "{:?} / {:?}", text, form);
     }
 
     #[test]

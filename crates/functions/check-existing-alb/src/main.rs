@@ -21,7 +21,7 @@ async fn handle(
     let alb = albs.find(&input.alb_name).await?;
     let (should, reason) = should_exist(&input);
     let mut record_exists = false;
-    if let Some(alb) = &alb {
+    if let (Some(alb), Some(record)) = (&alb, &input.record) {
         let target = AlbTarget {
             name: &input.alb_name,
             dns_name: &alb.dns_name,
@@ -30,12 +30,17 @@ async fn handle(
         record_exists = true;
         for &kind in RecordKind::for_alb(input.ip_address_type) {
             let state = records
-                .state(&input.hosted_zone_id, &input.domain_name, kind, &target)
+                .state(&record.hosted_zone_id, &record.domain_name, kind, &target)
                 .await?;
             record_exists &= matches!(state, RecordState::Ours(_));
         }
     }
-    let step = next_step(alb.is_some(), should, record_exists);
+    // An ALB scheduled without a record (no record tags) has none to repair.
+    let step = next_step(
+        alb.is_some(),
+        should,
+        record_exists || input.record.is_none(),
+    );
     tracing::info!(alb = input.alb_name, exists = alb.is_some(), should_exist = should, record_exists, next = ?step, reason, "checked");
     let alb_exists = alb.is_some();
     // Empty strings for an ALB that does not exist, as the seed's event had them.
@@ -68,7 +73,9 @@ async fn main() -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lightsout_alb::fake::{event, FakeAccount, FakeRecord, NIGHT, WORKING_HOURS};
+    use lightsout_alb::fake::{
+        event, record_key, tagged_event, FakeAccount, FakeRecord, NIGHT, WORKING_HOURS,
+    };
     use lightsout_alb::{ErrorKind, NextStep};
     use serde_json::json;
 
@@ -80,11 +87,7 @@ mod tests {
     fn with_alb(account: &FakeAccount, input: &AlbEvent, kinds: &[RecordKind]) -> String {
         let alb = account.add_alb(input);
         for &kind in kinds {
-            let key = (
-                input.hosted_zone_id.clone(),
-                input.domain_name.clone(),
-                kind,
-            );
+            let key = record_key(input, kind);
             account.with(|s| {
                 s.records
                     .insert(key, FakeRecord::Alias(alb.dns_name.clone()))
@@ -142,11 +145,7 @@ mod tests {
         let account = FakeAccount::new();
         let input = event(WORKING_HOURS, json!({}));
         account.add_alb(&input);
-        let key = (
-            input.hosted_zone_id.clone(),
-            input.domain_name.clone(),
-            RecordKind::A,
-        );
+        let key = record_key(&input, RecordKind::A);
         account.with(|s| {
             s.records
                 .insert(key, FakeRecord::Alias("other.example.net".into()))
@@ -154,6 +153,22 @@ mod tests {
         let checked = check(&account, input).await.unwrap();
         assert!(!checked.record_exists);
         assert_eq!(checked.next_step, NextStep::RepairRecord);
+    }
+
+    #[tokio::test]
+    async fn an_alb_scheduled_without_a_record_needs_none_and_no_record_is_read() {
+        let account = FakeAccount::new();
+        let input = tagged_event(WORKING_HOURS, json!({}));
+        account.add_alb(&input);
+        let checked = check(&account, input.clone()).await.unwrap();
+        assert!(checked.alb_exists && checked.should_exist && !checked.record_exists);
+        assert_eq!(checked.next_step, NextStep::Nothing);
+        assert_eq!(account.with(|s| s.calls.clone()), ["DescribeLoadBalancers"]);
+        let night = tagged_event(NIGHT, json!({}));
+        assert_eq!(
+            check(&account, night).await.unwrap().next_step,
+            NextStep::Delete
+        );
     }
 
     #[tokio::test]

@@ -12,6 +12,10 @@ use lightsout_alb::{AlbError, AlbEvent};
 use lightsout_route53::Dns;
 
 async fn handle(input: AlbEvent, records: &impl Records) -> Result<RecordInPlace, AlbError> {
+    let Some(record) = &input.record else {
+        tracing::info!(alb = input.alb_name, "no record configured");
+        return Ok(RecordInPlace::no_record());
+    };
     let (Some(dns_name), Some(zone)) = (&input.alb_dns_name, &input.alb_hosted_zone_id) else {
         return Err(AlbError::invalid(
             "invalid input: albDNSName and albHostedZoneId: expected the ALB's DNS name and hosted zone \
@@ -25,10 +29,10 @@ async fn handle(input: AlbEvent, records: &impl Records) -> Result<RecordInPlace
     };
     let kinds = RecordKind::for_alb(input.ip_address_type);
     let changed = records
-        .upsert(&input.hosted_zone_id, &input.domain_name, kinds, &target)
+        .upsert(&record.hosted_zone_id, &record.domain_name, kinds, &target)
         .await?;
     tracing::info!(
-        domain = input.domain_name,
+        domain = record.domain_name,
         alb = dns_name,
         changed,
         "record in place"
@@ -47,7 +51,9 @@ async fn main() -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lightsout_alb::fake::{event, FakeAccount, FakeRecord, WORKING_HOURS};
+    use lightsout_alb::fake::{
+        event, record_key, tagged_event, FakeAccount, FakeRecord, WORKING_HOURS,
+    };
     use lightsout_alb::ErrorKind;
     use serde_json::json;
 
@@ -62,11 +68,7 @@ mod tests {
     }
 
     fn record(account: &FakeAccount, input: &AlbEvent, kind: RecordKind) -> Option<FakeRecord> {
-        let key = (
-            input.hosted_zone_id.clone(),
-            input.domain_name.clone(),
-            kind,
-        );
+        let key = record_key(input, kind);
         account.with(|s| s.records.get(&key).cloned())
     }
 
@@ -103,11 +105,7 @@ mod tests {
     async fn a_record_of_an_earlier_alb_of_the_name_is_repointed() {
         let account = FakeAccount::new();
         let input = created(json!({}));
-        let key = (
-            input.hosted_zone_id.clone(),
-            input.domain_name.clone(),
-            RecordKind::A,
-        );
+        let key = record_key(&input, RecordKind::A);
         let earlier = FakeRecord::Alias("dev-alb-1.ap-northeast-2.elb.amazonaws.com".into());
         account.with(|s| s.records.insert(key, earlier));
         assert!(
@@ -123,14 +121,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_alb_without_a_record_gets_none_and_route53_is_not_called() {
+        let account = FakeAccount::new();
+        let mut input = tagged_event(WORKING_HOURS, json!({}));
+        input.alb_dns_name = Some(ALB_DNS.into());
+        input.alb_hosted_zone_id = Some("ZWKZPGTI48KDX".into());
+        let placed = handle(input, &account).await.unwrap();
+        assert_eq!(placed, RecordInPlace::no_record());
+        assert!(account.with(|s| s.calls.is_empty() && s.records.is_empty()));
+    }
+
+    #[tokio::test]
     async fn someone_elses_record_is_a_conflict_and_left_as_it_is() {
         let account = FakeAccount::new();
         let input = created(json!({}));
-        let key = (
-            input.hosted_zone_id.clone(),
-            input.domain_name.clone(),
-            RecordKind::A,
-        );
+        let key = record_key(&input, RecordKind::A);
         let theirs = FakeRecord::Other("a CNAME record with legacy.example.net".into());
         account.with(|s| s.records.insert(key, theirs.clone()));
         let error = handle(input.clone(), &account).await.unwrap_err();

@@ -13,6 +13,10 @@ use lightsout_alb::{AlbError, AlbEvent};
 use lightsout_route53::Dns;
 
 async fn handle(input: AlbEvent, records: &impl Records) -> Result<RecordGone, AlbError> {
+    let Some(record) = &input.record else {
+        tracing::info!(alb = input.alb_name, "no record configured");
+        return Ok(RecordGone::no_record());
+    };
     let Some(dns_name) = &input.alb_dns_name else {
         return Err(AlbError::invalid(
             "invalid input: albDNSName: expected the ALB's DNS name (CheckExistingALB sets it) to tell \
@@ -30,7 +34,7 @@ async fn handle(input: AlbEvent, records: &impl Records) -> Result<RecordGone, A
     // was dualstack is ours to delete too.
     for kind in RecordKind::ALL {
         match records
-            .state(&input.hosted_zone_id, &input.domain_name, kind, &target)
+            .state(&record.hosted_zone_id, &record.domain_name, kind, &target)
             .await?
         {
             RecordState::Ours(record) => ours.push(record),
@@ -43,10 +47,10 @@ async fn handle(input: AlbEvent, records: &impl Records) -> Result<RecordGone, A
         }
     }
     let deleted = !ours.is_empty();
-    records.delete(&input.hosted_zone_id, ours).await?;
+    records.delete(&record.hosted_zone_id, ours).await?;
     let gone = RecordGone::new(deleted, elsewhere);
     tracing::info!(
-        domain = input.domain_name,
+        domain = record.domain_name,
         deleted,
         status = %gone.record_status,
         "record checked"
@@ -65,9 +69,9 @@ async fn main() -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lightsout_alb::fake::{event, FakeAccount, FakeRecord, NIGHT};
+    use lightsout_alb::fake::{event, record_key, tagged_event, FakeAccount, FakeRecord, NIGHT};
     use lightsout_alb::step::RecordStatus;
-    use lightsout_alb::ErrorKind;
+    use lightsout_alb::{ErrorKind, StepOutput};
     use serde_json::json;
 
     const ALB_DNS: &str = "dev-alb-7.ap-northeast-2.elb.amazonaws.com";
@@ -78,11 +82,7 @@ mod tests {
         input.alb_dns_name = Some(ALB_DNS.into());
         let account = FakeAccount::new();
         for (kind, record) in records {
-            let key = (
-                input.hosted_zone_id.clone(),
-                input.domain_name.clone(),
-                *kind,
-            );
+            let key = record_key(&input, *kind);
             account.with(|s| s.records.insert(key, record.clone()));
         }
         (input, account)
@@ -90,6 +90,18 @@ mod tests {
 
     fn ours() -> FakeRecord {
         FakeRecord::Alias(ALB_DNS.into())
+    }
+
+    #[tokio::test]
+    async fn an_alb_without_a_record_has_none_to_delete_and_route53_is_not_called() {
+        let account = FakeAccount::new();
+        let mut input = tagged_event(NIGHT, json!({}));
+        input.alb_dns_name = Some(ALB_DNS.into());
+        let gone = handle(input, &account).await.unwrap();
+        assert_eq!(gone.record_status.to_string(), "no record configured");
+        assert!(!gone.record_deleted && !gone.record_exists);
+        assert!(gone.counts().is_empty());
+        assert!(account.with(|s| s.calls.is_empty()));
     }
 
     #[tokio::test]

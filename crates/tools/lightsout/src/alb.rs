@@ -201,7 +201,10 @@ fn render(
     let zone = event.schedule.zone;
     let now = event.decision_time;
     let name = &event.alb_name;
-    let domain = event.domain_name.trim_end_matches('.');
+    let domain = event
+        .record
+        .as_ref()
+        .map_or("no record", |r| r.domain_name.trim_end_matches('.'));
     let mut out = format!(
         "ALB {name} ({domain}) at {} {zone}: it should {}.\n  {}\n\n",
         now.with_timezone(&zone).format("%a %Y-%m-%d %H:%M"),

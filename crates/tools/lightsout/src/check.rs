@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
+use lightsout_schedule::charset::{self, Refusal};
 use lightsout_schedule::policy::{
     TAG_ASG, TAG_DAY, TAG_ENABLE, TAG_HIBERNATE, TAG_HOLD_UNTIL, TAG_MODE, TAG_SKIP_DATES,
     TAG_TIME, TAG_TZ,
@@ -229,6 +230,7 @@ fn explain(
         Mode::Both => {}
         mode => out.push_str(&format!("AUTOSTOP_MODE={mode}: {}.\n", mode_in_words(mode))),
     }
+    out.push_str(&restricted_fit(tags));
 
     // A hold says until when, not since when: before `now` the week is drawn without it.
     let unheld = Policy {
@@ -266,6 +268,32 @@ fn explain(
         style,
         on,
     ));
+    out
+}
+
+/// Whether the lightsout tags would also be accepted on a load balancer or a database, whose tag
+/// values take fewer characters than an instance's; for each that would not, the form that would,
+/// with the same meaning.
+fn restricted_fit(tags: &BTreeMap<String, String>) -> String {
+    let refused: Vec<(&String, &String, Refusal)> = tags
+        .iter()
+        .filter(|(key, _)| is_ours(key))
+        .filter_map(|(key, value)| charset::refusal(value).map(|why| (key, value, why)))
+        .collect();
+    if refused.is_empty() {
+        return "These values also fit a load balancer's or a database's tags.\n".into();
+    }
+    let mut out = String::from(
+        "On a load balancer or a database these values would be refused; write them this way there \
+         (the same schedule):\n",
+    );
+    for (key, value, why) in refused {
+        let form = charset::restricted_form(value);
+        match charset::refusal(&form) {
+            None => out.push_str(&format!("  {key}=`{form}` instead of `{value}`: {why}\n")),
+            Some(still) => out.push_str(&format!("  {key}=`{value}`: {still}\n")),
+        }
+    }
     out
 }
 
@@ -416,6 +444,42 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("토  11-28  ........................\n"));
+    }
+
+    #[test]
+    fn says_which_values_a_load_balancer_would_refuse_and_what_to_write() {
+        let Outcome::Ok(out) = check(
+            &[
+                ("DAY", "mon,wed"),
+                ("TIME", "9~12,13~18"),
+                ("AUTOSTOP_SKIP_DATES", "2026-12-24,2026-12-31"),
+            ],
+            "2026-11-25T20:00:00+09:00",
+        ) else {
+            panic!("valid tags refused")
+        };
+        assert!(out.contains("On a load balancer or a database these values would be refused"));
+        assert!(out.contains("  DAY=`mon wed` instead of `mon,wed`: `,` is not accepted"));
+        assert!(out.contains("  TIME=`9-12 13-18` instead of `9~12,13~18`: `~` is not accepted"));
+        assert!(out.contains(
+            "  AUTOSTOP_SKIP_DATES=`2026-12-24 2026-12-31` instead of `2026-12-24,2026-12-31`"
+        ));
+        // The forms it suggests are checked alike and fit.
+        let Outcome::Ok(out) = check(
+            &[
+                ("DAY", "mon wed"),
+                ("TIME", "9-12 13-18"),
+                ("AUTOSTOP_SKIP_DATES", "2026-12-24 2026-12-31"),
+            ],
+            "2026-11-25T20:00:00+09:00",
+        ) else {
+            panic!("the load balancer forms refused")
+        };
+        assert!(out.contains("These values also fit a load balancer's or a database's tags.\n"));
+        assert!(
+            out.contains("It runs Monday and Wednesday, 09:00–12:59, 13:00–18:59"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -189,6 +189,65 @@ def test_alb_plan_of_the_sample_input(cli):
     assert "Next delete: Wed 2026-11-25 19:00 (in 9 h)\n" in morning.stdout
 
 
+def test_alb_plan_finds_every_alb_tagged_awake_or_asleep_and_changes_nothing(cli, moto):
+    """Without --input: the ALBs tagged AUTOSTOP_ENABLE=true (in the forms an ALB accepts), and a
+    sleeping one from its snapshot, each decided for its own zone; one with unreadable tags left
+    out by name, an untagged one not touched or listed. Nothing changes in moto."""
+    ec2, elb, s3 = moto.client("ec2"), moto.client("elbv2"), moto.client("s3")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
+        for i, az in ((1, "a"), (2, "c"))
+    ]
+
+    def make(name: str, tags: dict[str, str]) -> None:
+        elb.create_load_balancer(Name=name, Subnets=subnets, Tags=[{"Key": k, "Value": v} for k, v in tags.items()])
+
+    make("cli-seoul", managed(DAY="mon-fri", TIME="9-18"))
+    make("cli-berlin", managed(TIME="9-12 13-18", TZ="Europe/Berlin"))
+    make("cli-bad", managed(TIME="9-25"))
+    make("cli-untagged", {"Name": "prod"})
+    bucket = "cli-alb-snapshots"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    snapshot = {
+        "version": 1, "albName": "cli-asleep", "takenAt": "2026-11-24T19:00:00+09:00",
+        "albArn": f"arn:aws:elasticloadbalancing:{REGION}:123456789012:loadbalancer/app/cli-asleep/1",
+        "scheme": "internal", "ipAddressType": "ipv4", "subnets": subnets, "listeners": [],
+        "attributes": [], "tags": [{"key": "AUTOSTOP_ENABLE", "value": "true"}, {"key": "TIME", "value": "9-18"}],
+    }
+    key = "lightsout/alb-snapshots/cli-asleep.json"
+    s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(snapshot).encode())
+    names = lambda: sorted(lb["LoadBalancerName"] for lb in elb.describe_load_balancers()["LoadBalancers"])  # noqa: E731
+    before = names()
+
+    result = run(cli, "alb", "plan", "--bucket", bucket, "--at", EVENING, "--json", endpoint=moto.url)
+    assert result.returncode == 1, result.stderr  # one ALB left out
+    plan = json.loads(result.stdout)
+    mine = {a["albName"]: a for a in plan["albs"] if a["albName"].startswith("cli-")}
+    assert sorted(mine) == ["cli-asleep", "cli-berlin", "cli-seoul"], plan
+    steps = {name: [c["nextStep"] for c in a["cases"]] for name, a in mine.items()}
+    # 20:00 in Seoul is 12:00 in Berlin: Seoul's goes; Berlin's is inside its first window
+    # (9-12 runs through 12:59), so it stays; the sleeping one sleeps on until 09:00 in Seoul.
+    assert (mine["cli-seoul"]["found"], mine["cli-seoul"]["shouldExist"], steps["cli-seoul"]) == ("awake", False, ["Delete"])
+    assert (mine["cli-berlin"]["found"], mine["cli-berlin"]["shouldExist"]) == ("awake", True), mine["cli-berlin"]
+    assert steps["cli-berlin"] == ["Nothing"]  # no record tags: nothing to repair
+    assert (mine["cli-asleep"]["found"], mine["cli-asleep"]["shouldExist"], steps["cli-asleep"]) == ("asleep", False, ["Nothing"])
+    assert mine["cli-asleep"]["nextCreate"] == "2026-11-26T00:00:00Z"
+    skipped = {s["albName"]: s["reason"] for s in plan["skipped"]}
+    assert skipped["cli-bad"].startswith("tags: TIME: `25` in `9-25` is not a time"), skipped
+    assert "cli-untagged" not in mine and "cli-untagged" not in skipped
+    assert "lightsout: cli-bad left out: tags: TIME" in result.stderr
+
+    table = run(cli, "alb", "plan", "--bucket", bucket, "--at", EVENING, endpoint=moto.url)
+    assert "cli-seoul" in table.stdout and "Delete Route 53 Record → Delete ALB" in table.stdout, table.stdout
+    assert "left out: cli-bad: tags: TIME" in table.stdout
+    assert names() == before
+    assert json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read()) == snapshot
+
+    usage = run(cli, "alb", "plan", endpoint=moto.url)
+    assert usage.returncode == 2 and "give --bucket" in usage.stderr
+
+
 def test_alb_plan_refuses_bad_input(cli, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"albName": "dev alb", "startTime": 9, "endTime": 18}))

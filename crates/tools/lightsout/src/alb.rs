@@ -1,17 +1,25 @@
-//! `lightsout alb plan`: what the ALB working-hours state machine would do with an input.
+//! `lightsout alb plan`: what the ALB working-hours state machine would do with an input, or
+//! with every ALB that opts in by its tags.
 //!
 //! The input is validated by `AlbEvent::parse` (every state function's own check, with its
 //! messages), the decision is `should_exist`, the branch is `next_step`: the same calls
-//! CheckExistingALB and the "Determine Action" choice make. Nothing is called in AWS.
+//! CheckExistingALB and the "Determine Action" choice make. With `--input` nothing is called in
+//! AWS; without it the ALBs and snapshots are listed by the discovery step's own adapters and
+//! decided by its `lightsout_alb::discovery`.
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::Value;
 
-use lightsout_alb::{next_step, set, should_exist, AlbEvent, AlbSnapshot, NextStep};
+use chrono_tz::Tz;
+use lightsout_alb::discovery::{discover, Context, Skipped};
+use lightsout_alb::{next_step, set, should_exist, AlbError, AlbEvent, AlbSnapshot, NextStep};
+use lightsout_elbv2::Elbv2;
+use lightsout_sdk::CallLimits;
+use lightsout_snapshots::SnapshotStore;
 
 use crate::timeline::{self, DayNames, Style};
-use crate::{Outcome, Usage};
+use crate::{text, Outcome, Usage, EXIT_AWS, EXIT_INVALID, EXIT_OK};
 
 /// How far ahead the next create and delete are looked for.
 const HORIZON_DAYS: i64 = 14;
@@ -120,6 +128,199 @@ pub fn run(
     plan_text(&text, at, clock, json, ascii)
 }
 
+/// One ALB of the account-wide plan.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct FoundPlan {
+    /// `awake` (a live ALB) or `asleep` (only its snapshot).
+    pub found: &'static str,
+    /// What the workflow would do with it.
+    #[serde(flatten)]
+    pub plan: AlbPlan,
+}
+
+/// The account-wide plan, as `--json` prints it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountPlan {
+    pub decision_time: String,
+    pub snapshot_bucket: String,
+    pub albs: Vec<FoundPlan>,
+    pub skipped: Vec<Skipped>,
+    /// Load balancers (and snapshots) without `AUTOSTOP_ENABLE=true`: never touched.
+    pub untagged: usize,
+}
+
+/// `lightsout alb plan` without `--input`: every ALB that opts in by its tags, awake or asleep
+/// (its snapshot in `bucket`), found as the discovery step finds them, each decided as its run
+/// would decide. Only DescribeLoadBalancers, DescribeTags, ListObjectsV2 and GetObject are called.
+pub async fn run_account(
+    bucket: &str,
+    default_zone: Tz,
+    at: Option<DateTime<Utc>>,
+    clock: DateTime<Utc>,
+    json: bool,
+) -> Outcome {
+    let config = lightsout_sdk::aws_config(CallLimits::STANDARD).await;
+    let live = match Elbv2::new(&config).all().await {
+        Ok(live) => live,
+        Err(e) => return aws_failure(&e),
+    };
+    let stored = match SnapshotStore::new(&config).all(bucket).await {
+        Ok(stored) => stored,
+        Err(e) => return aws_failure(&e),
+    };
+    let now = at.unwrap_or(clock);
+    let rfc = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let context = Context {
+        snapshot_bucket: bucket.to_string(),
+        default_zone,
+        now: Some(rfc(now)),
+        time: None,
+        clock,
+    };
+    let found = discover(&live, &stored, &context);
+    let mut albs = Vec::new();
+    for event in &found.albs {
+        let Ok(parsed) = AlbEvent::parse(event, clock) else {
+            continue; // discover() admitted only events that parse
+        };
+        let awake = found.awake.contains(&parsed.alb_name);
+        albs.push(FoundPlan {
+            found: if awake { "awake" } else { "asleep" },
+            plan: plan_of(&parsed, Some(awake), None),
+        });
+    }
+    let report = AccountPlan {
+        decision_time: rfc(now),
+        snapshot_bucket: bucket.to_string(),
+        albs,
+        skipped: found.skipped,
+        untagged: found.untagged,
+    };
+    let code = if report.skipped.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_INVALID
+    };
+    let stdout = if json {
+        serde_json::to_string_pretty(&report).unwrap_or_default() + "\n"
+    } else {
+        render_account(&report)
+    };
+    let stderr = report
+        .skipped
+        .iter()
+        .map(|s| format!("{} left out: {}\n", s.alb_name, s.reason))
+        .collect();
+    Outcome::Report {
+        stdout,
+        stderr,
+        code,
+    }
+}
+
+fn aws_failure(error: &AlbError) -> Outcome {
+    Outcome::Report {
+        stdout: String::new(),
+        stderr: format!("{}: {}", error.error_type(), error.message),
+        code: EXIT_AWS,
+    }
+}
+
+fn render_account(report: &AccountPlan) -> String {
+    let rows: Vec<Vec<String>> = report
+        .albs
+        .iter()
+        .map(|a| {
+            let steps: Vec<String> = a
+                .plan
+                .cases
+                .iter()
+                .map(|c| match c.record_exists {
+                    None => c.states.join(" → "),
+                    Some(true) => format!("{} (record in place)", c.states.join(" → ")),
+                    Some(false) => format!("{} (record missing)", c.states.join(" → ")),
+                })
+                .collect();
+            vec![
+                a.plan.alb_name.clone(),
+                a.found.to_string(),
+                if a.plan.should_exist {
+                    "exist"
+                } else {
+                    "not exist"
+                }
+                .to_string(),
+                steps.join("; or "),
+                a.plan.reason.clone(),
+            ]
+        })
+        .collect();
+    let mut out = format!(
+        "At {}: {} ALB(s) opt in by tag, {} left out, {} untagged (never touched); snapshots in s3://{}.\n\n",
+        report.decision_time,
+        report.albs.len(),
+        report.skipped.len(),
+        report.untagged,
+        report.snapshot_bucket
+    );
+    if !rows.is_empty() {
+        out.push_str(&text::table(
+            &["ALB", "FOUND", "SHOULD", "THE WORKFLOW RUNS", "WHY"],
+            &rows,
+        ));
+    }
+    for skipped in &report.skipped {
+        out.push_str(&format!(
+            "left out: {}: {}\n",
+            skipped.alb_name, skipped.reason
+        ));
+    }
+    out
+}
+
+/// What the workflow would do with the validated `event`, given what is known to exist.
+fn plan_of(event: &AlbEvent, alb_known: Option<bool>, record_known: Option<bool>) -> AlbPlan {
+    let (should, reason) = should_exist(event);
+    let now = event.decision_time;
+    let (next_create, next_delete) =
+        timeline::next_changes(now, Duration::days(HORIZON_DAYS), exists_at(event));
+    let rfc = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
+    // An ALB scheduled without a record has none to repair: as if it were in place.
+    let mut cases = match event.record {
+        Some(_) => cases(should, alb_known, record_known),
+        None => cases(should, alb_known, Some(true)),
+    };
+    if event.record.is_none() {
+        for case in &mut cases {
+            case.record_exists = None;
+        }
+    }
+    AlbPlan {
+        alb_name: event.alb_name.clone(),
+        decision_time: rfc(now),
+        should_exist: should,
+        reason,
+        cases,
+        next_create: next_create.map(rfc),
+        next_delete: next_delete.map(rfc),
+    }
+}
+
+/// Whether the ALB of `event` should exist at a moment. A hold says until when, not since when:
+/// before the decision time the week is drawn without it.
+fn exists_at(event: &AlbEvent) -> impl Fn(DateTime<Utc>) -> bool + '_ {
+    move |t: DateTime<Utc>| {
+        let mut moved = event.clone();
+        moved.decision_time = t;
+        if t < event.decision_time {
+            moved.hold_until = None;
+        }
+        should_exist(&moved).0
+    }
+}
+
 /// The plan for an input document's text.
 pub fn plan_text(
     text: &str,
@@ -149,29 +350,10 @@ pub fn plan_text(
             (Ok(a), Ok(r)) => (a, r),
             (Err(e), _) | (_, Err(e)) => return Outcome::Invalid(format!("InvalidInput: {e}")),
         };
-    let (should, reason) = should_exist(&event);
     let now = event.decision_time;
-    // A hold says until when, not since when: before `now` the week is drawn without it.
-    let exists_at = |t: DateTime<Utc>| {
-        let mut moved = event.clone();
-        moved.decision_time = t;
-        if t < now {
-            moved.hold_until = None;
-        }
-        should_exist(&moved).0
-    };
+    let plan = plan_of(&event, alb_known, record_known);
     let (next_create, next_delete) =
-        timeline::next_changes(now, Duration::days(HORIZON_DAYS), exists_at);
-    let rfc = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
-    let plan = AlbPlan {
-        alb_name: event.alb_name.clone(),
-        decision_time: rfc(now),
-        should_exist: should,
-        reason,
-        cases: cases(should, alb_known, record_known),
-        next_create: next_create.map(rfc),
-        next_delete: next_delete.map(rfc),
-    };
+        timeline::next_changes(now, Duration::days(HORIZON_DAYS), exists_at(&event));
     if json {
         return Outcome::Ok(serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n");
     }
@@ -187,7 +369,7 @@ pub fn plan_text(
         event.schedule.zone,
         DayNames::like(value.get("days").and_then(Value::as_str)),
         style,
-        exists_at,
+        exists_at(&event),
     ));
     Outcome::Ok(out)
 }

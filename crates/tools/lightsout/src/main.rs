@@ -128,12 +128,19 @@ and shows which states the state machine would run. If the input says whether th
 record exist (`albExists`, `recordExists`, as CheckExistingALB adds them) there is one answer;
 otherwise one for each case. Nothing is called in AWS.
 
+Without --input it lists every ALB tagged AUTOSTOP_ENABLE=true and every sleeping one (its
+snapshot in --bucket, else SNAPSHOT_BUCKET), as the discovery step finds them, and says for each
+what its run would do now (or --at), and which are left out and why. Only DescribeLoadBalancers,
+DescribeTags, ListObjectsV2 and GetObject are called.
+
 Examples:
   lightsout alb plan --input events/alb-input.json
   lightsout alb plan --input events/alb-input.json --at 2026-11-25T20:00:00+09:00 --json
   cat input.json | lightsout alb plan --input -
+  lightsout alb plan --bucket my-stack-albsnapshotbucket-1a2b3c --at 2026-11-25T20:00:00+09:00
 
-Exit codes: 0 valid input, 1 invalid input, 2 usage (e.g. unreadable file).";
+Exit codes: 0 valid input (or every tagged ALB planned), 1 invalid input (or some ALB left out),
+2 usage (e.g. unreadable file), 3 AWS error.";
 
 #[derive(Debug, Args)]
 struct CheckArgs {
@@ -176,9 +183,18 @@ struct PlanArgs {
 
 #[derive(Debug, Args)]
 struct AlbPlanArgs {
-    /// The input document (JSON, as the state machine receives it); `-` reads stdin.
+    /// The input document (JSON, as the state machine receives it); `-` reads stdin. Without it:
+    /// every ALB that opts in by its tags, awake or asleep.
     #[arg(long, value_name = "FILE")]
-    input: String,
+    input: Option<String>,
+    /// Without --input: the bucket of the ALB snapshots (the stack's AlbSnapshotBucketName
+    /// output). Default: SNAPSHOT_BUCKET.
+    #[arg(long, value_name = "BUCKET")]
+    bucket: Option<String>,
+    /// Without --input: the zone of an ALB without a TZ tag. Default: SCHEDULE_TIMEZONE, else
+    /// Asia/Seoul.
+    #[arg(long, value_name = "ZONE")]
+    default_tz: Option<String>,
     /// Decide for this moment instead of the input's `now`/`time` (RFC 3339).
     #[arg(long, value_name = "TIME", value_parser = parse_at)]
     at: Option<DateTime<Utc>>,
@@ -263,8 +279,47 @@ fn run(cli: Cli) -> Outcome {
         }
         Command::Alb {
             command: AlbCommand::Plan(args),
-        } => alb::run(&args.input, args.at, Utc::now(), args.json, args.ascii),
+        } => match &args.input {
+            Some(input) => alb::run(input, args.at, Utc::now(), args.json, args.ascii),
+            None => alb_plan_account(&args),
+        },
     }
+}
+
+/// `alb plan` without `--input`: the bucket and zone from the arguments or the environment.
+fn alb_plan_account(args: &AlbPlanArgs) -> Outcome {
+    let Some(bucket) = args
+        .bucket
+        .clone()
+        .or_else(|| std::env::var("SNAPSHOT_BUCKET").ok())
+        .filter(|b| !b.trim().is_empty())
+    else {
+        return Outcome::Usage(Usage(
+            "alb plan without --input lists the ALBs that opt in by tag and the sleeping ones in \
+             the snapshot bucket: give --bucket (the stack's AlbSnapshotBucketName output) or set \
+             SNAPSHOT_BUCKET; or give --input FILE"
+                .into(),
+        ));
+    };
+    let overrides = [("SCHEDULE_TIMEZONE", args.default_tz.clone())];
+    let settings = match settings(&["SCHEDULE_TIMEZONE"], &overrides) {
+        Ok(s) => s,
+        Err(usage) => return Outcome::Usage(usage),
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return Outcome::Usage(Usage(format!("cannot start: {e}"))),
+    };
+    runtime.block_on(alb::run_account(
+        bucket.trim(),
+        settings.default_zone,
+        args.at,
+        Utc::now(),
+        args.json,
+    ))
 }
 
 fn main() -> ExitCode {
@@ -343,7 +398,7 @@ mod tests {
         for bad in [
             &["plan", "--at", "tomorrow"][..],
             &["check", "a", "b", "c"],
-            &["alb", "plan"],
+            &["alb", "plan", "--bucket"],
             &["frobnicate"],
         ] {
             let error = parse(bad).unwrap_err();
@@ -351,6 +406,19 @@ mod tests {
         }
         let error = parse(&["check", "--at", "noon", "9~18"]).unwrap_err();
         assert!(error.to_string().contains("is not an RFC 3339 time"));
+        // `alb plan` without --input needs the snapshot bucket (the sleeping ALBs are there).
+        if std::env::var_os("SNAPSHOT_BUCKET").is_none() {
+            let Command::Alb {
+                command: AlbCommand::Plan(args),
+            } = parse(&["alb", "plan"]).unwrap().command
+            else {
+                panic!()
+            };
+            let Outcome::Usage(Usage(message)) = alb_plan_account(&args) else {
+                panic!("alb plan without a bucket is a usage error")
+            };
+            assert!(message.contains("give --bucket"), "{message}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use lightsout_schedule::policy::{is_enabled, TAG_ENABLE};
 
-use crate::ports::AlbInfo;
+pub use crate::ports::{LiveAlb, Stored};
 use crate::{AlbEvent, AlbSnapshot};
 
 /// The tags a per-ALB event carries: the schedule's and the record's. The others (`Name`, a team's
@@ -24,33 +24,6 @@ pub fn is_schedule_tag(key: &str) -> bool {
     matches!(key, "DAY" | "TIME" | "TZ")
         || key.starts_with("AUTOSTOP_")
         || key.starts_with("lightsout:")
-}
-
-/// A load balancer as DescribeLoadBalancers and DescribeTags show it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LiveAlb {
-    /// Its name.
-    pub name: String,
-    /// False for a Network or Gateway Load Balancer: never scheduled.
-    pub application: bool,
-    /// Where it is, its subnets and security groups.
-    pub info: AlbInfo,
-    /// All its tags.
-    pub tags: BTreeMap<String, String>,
-}
-
-/// A snapshot found in the bucket.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Stored {
-    /// Read: the load balancer it was taken of sleeps if there is no live one of its name.
-    Read(AlbSnapshot),
-    /// Could not be read (not JSON, a newer format, no access): named, never guessed at.
-    Unreadable {
-        /// The ALB the snapshot's key names.
-        alb_name: String,
-        /// Why it could not be read.
-        error: String,
-    },
 }
 
 /// What discovery needs besides the load balancers.
@@ -262,6 +235,7 @@ fn event(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::AlbInfo;
     use crate::snapshot::{KeyValue, SNAPSHOT_VERSION};
 
     fn context() -> Context {

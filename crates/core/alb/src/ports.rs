@@ -7,7 +7,8 @@
 // the `Send` bound the lint asks for is not needed.
 #![allow(async_fn_in_trait)]
 
-use crate::discovery::{LiveAlb, Stored};
+use std::collections::BTreeMap;
+
 use crate::{AlbError, AlbEvent, AlbSnapshot, IpAddressType};
 
 /// What the workflow needs to know about an existing ALB.
@@ -27,6 +28,33 @@ pub struct AlbInfo {
     pub subnets: Vec<String>,
     /// Its security groups.
     pub security_groups: Vec<String>,
+}
+
+/// A load balancer as DescribeLoadBalancers and DescribeTags show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveAlb {
+    /// Its name.
+    pub name: String,
+    /// False for a Network or Gateway Load Balancer: never scheduled.
+    pub application: bool,
+    /// Where it is, its subnets and security groups.
+    pub info: AlbInfo,
+    /// All its tags.
+    pub tags: BTreeMap<String, String>,
+}
+
+/// A snapshot found in the bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// Read: the load balancer it was taken of sleeps if there is no live one of its name.
+    Read(AlbSnapshot),
+    /// Could not be read (not JSON, a newer format, no access): named, never guessed at.
+    Unreadable {
+        /// The ALB the snapshot's key names.
+        alb_name: String,
+        /// Why it could not be read.
+        error: String,
+    },
 }
 
 /// What [`Albs::create`] did.

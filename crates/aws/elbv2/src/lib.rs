@@ -82,7 +82,7 @@ impl Elbv2 {
     ) -> Result<Created, AlbError> {
         let (alb, created) = match self.find(&event.alb_name).await? {
             Some(alb) => (alb, false),
-            None => (self.create_load_balancer(event).await?, true),
+            None => (self.create_load_balancer(event, snapshot).await?, true),
         };
         match self.configure(&alb, event, snapshot).await {
             Ok((listeners_created, rules_created)) => Ok(Created {
@@ -102,7 +102,22 @@ impl Elbv2 {
         }
     }
 
-    async fn create_load_balancer(&self, event: &AlbEvent) -> Result<AlbInfo, AlbError> {
+    /// CreateLoadBalancer, with the snapshot's tags in the call itself: the restored ALB carries
+    /// them (`AUTOSTOP_ENABLE` among them, for an ALB found by its tags) from its first moment, so
+    /// a run that dies before the tags would be added leaves no untagged ALB behind, and a role
+    /// that may create only tagged ALBs (`aws:RequestTag`) may create it.
+    async fn create_load_balancer(
+        &self,
+        event: &AlbEvent,
+        snapshot: Option<&AlbSnapshot>,
+    ) -> Result<AlbInfo, AlbError> {
+        let tags: Vec<Tag> = snapshot
+            .map(|s| s.tags.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .filter(|t| !t.key.starts_with("aws:"))
+            .map(|t| Tag::builder().key(&t.key).value(&t.value).build())
+            .collect();
         let answer = self
             .client
             .create_load_balancer()
@@ -114,6 +129,7 @@ impl Elbv2 {
             .set_security_groups(
                 (!event.security_groups.is_empty()).then(|| event.security_groups.clone()),
             )
+            .set_tags((!tags.is_empty()).then_some(tags))
             .send()
             .await
             .map_err(AwsError::map("CreateLoadBalancer", alb))?;
@@ -915,6 +931,59 @@ mod tests {
             }]
         }))
         .expect("a valid listener snapshot")
+    }
+
+    #[tokio::test]
+    async fn a_restored_alb_is_created_with_its_snapshots_tags_in_the_call() {
+        let fake = FakeAws::new(|_, _| {
+            (
+                200,
+                format!(
+                    "<CreateLoadBalancerResponse xmlns=\"{NS}\"><CreateLoadBalancerResult><LoadBalancers>\
+                     <member><LoadBalancerArn>arn:aws:elasticloadbalancing:r:1:loadbalancer/app/qa/1\
+                     </LoadBalancerArn><LoadBalancerName>qa</LoadBalancerName></member></LoadBalancers>\
+                     </CreateLoadBalancerResult></CreateLoadBalancerResponse>"
+                ),
+            )
+        });
+        let event = AlbEvent::parse(
+            &serde_json::json!({
+                "albName": "qa", "tags": {"AUTOSTOP_ENABLE": "true", "TIME": "9-18"},
+                "subnets": ["subnet-a", "subnet-b"], "snapshotBucket": "b-1"
+            }),
+            "2026-11-25T00:00:00Z".parse().unwrap(),
+        )
+        .unwrap();
+        let snapshot: AlbSnapshot = serde_json::from_value(serde_json::json!({
+            "version": 1, "albName": "qa", "takenAt": "", "albArn": "", "scheme": "internal",
+            "ipAddressType": "ipv4", "listeners": [], "attributes": [],
+            "tags": [{"key": "AUTOSTOP_ENABLE", "value": "true"}, {"key": "team", "value": "web"},
+                     {"key": "aws:cloudformation:stack-name", "value": "theirs"}]
+        }))
+        .unwrap();
+        let elbv2 = elbv2(&fake);
+        elbv2
+            .create_load_balancer(&event, Some(&snapshot))
+            .await
+            .unwrap();
+        let [request] = fake.requests().try_into().unwrap();
+        assert!(
+            request.contains("Tags.member.1.Key=AUTOSTOP_ENABLE&Tags.member.1.Value=true"),
+            "{request}"
+        );
+        assert!(
+            request.contains("Tags.member.2.Key=team&Tags.member.2.Value=web"),
+            "{request}"
+        );
+        // AWS's own tags cannot be set by anyone: left out.
+        assert!(!request.contains("cloudformation"), "{request}");
+        // Without a snapshot (the single-ALB input's first run) there are no tags to send.
+        elbv2.create_load_balancer(&event, None).await.unwrap();
+        assert!(
+            !fake.requests()[1].contains("Tags."),
+            "{}",
+            fake.requests()[1]
+        );
     }
 
     /// ELB as it answers a retried CreateRule whose first attempt made the rule: the retry gets

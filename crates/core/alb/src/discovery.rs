@@ -75,6 +75,27 @@ enum Found {
     Asleep,
 }
 
+/// Puts the single-ALB input (the seed's event, from the stack's `Alb*` parameters) first in the
+/// list, exactly as given: the per-ALB workflow validates it and notifies a bad one, as it always
+/// has. A discovered ALB of the same name is left out (the single input runs it): an ALB is never
+/// run twice in one execution.
+pub fn with_single(mut found: Discovered, single: Value) -> Discovered {
+    if let Some(name) = single.get("albName").and_then(Value::as_str) {
+        if let Some(at) = found.albs.iter().position(|e| e["albName"] == name) {
+            found.albs.remove(at);
+            found.awake.retain(|n| n != name);
+            found.asleep.retain(|n| n != name);
+            found.skipped.push(Skipped {
+                alb_name: name.to_string(),
+                reason: "run by the single-ALB input (the stack's AlbName) instead of its tags"
+                    .into(),
+            });
+        }
+    }
+    found.albs.insert(0, single);
+    found
+}
+
 /// Decides, for every load balancer and every snapshot, whether the workflow runs for it.
 pub fn discover(live: &[LiveAlb], stored: &[Stored], context: &Context) -> Discovered {
     let mut out = Discovered::default();
@@ -423,6 +444,28 @@ mod tests {
         assert!(reasons["nlb"].contains("not an Application Load Balancer"));
         assert!(reasons["broken"].contains("its snapshot cannot be read: s3://b/k: not JSON"));
         assert!(reasons["old"].contains("names no subnets"));
+    }
+
+    #[test]
+    fn the_single_input_goes_first_as_given_and_is_never_run_twice() {
+        let found = discover(
+            &[live("dev-alb", &[ON, HOURS]), live("qa", &[ON, HOURS])],
+            &[],
+            &context(),
+        );
+        let single = json!({"albName": "dev-alb", "startTime": 9, "endTime": 18, "anything": [1]});
+        let found = with_single(found, single.clone());
+        assert_eq!(found.albs.len(), 2);
+        assert_eq!(found.albs[0], single);
+        assert_eq!(found.albs[1]["albName"], "qa");
+        assert_eq!(found.awake, ["qa"]);
+        assert_eq!(found.skipped[0].alb_name, "dev-alb");
+        assert!(found.skipped[0]
+            .reason
+            .starts_with("run by the single-ALB input"));
+        // Even an input that is no ALB event goes on: the workflow refuses and notifies it.
+        let odd = with_single(Discovered::default(), json!("not an event"));
+        assert_eq!(odd.albs, [json!("not an event")]);
     }
 
     #[test]

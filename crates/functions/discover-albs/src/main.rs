@@ -2,16 +2,18 @@
 //! awake, and every sleeping one (its snapshot in the bucket), each as the per-ALB event the
 //! workflow's states take; the state machine's Map state runs the workflow over them.
 //!
-//! Answers with [`Discovered`] (`albs`, `awake`, `asleep`, `skipped` with each reason,
-//! `untagged`), decided by `lightsout_alb::discovery`. It changes nothing. Counts `AlbsFound` and
-//! `AlbsSkipped`.
+//! Its event: `time` (the schedule's) or `now`, passed on to every ALB; `single`, the seed's
+//! single-ALB event (from the stack's `Alb*` parameters), put first in the list as it is; and
+//! `discover` (default true), whether to look for ALBs by their tags at all. Answers with
+//! [`Discovered`] (`albs`, `awake`, `asleep`, `skipped` with each reason, `untagged`), decided by
+//! `lightsout_alb::discovery`. It changes nothing. Counts `AlbsFound` and `AlbsSkipped`.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use lambda_runtime::Error;
 use serde_json::Value;
 
-use lightsout_alb::discovery::{discover, Context, Discovered};
+use lightsout_alb::discovery::{discover, with_single, Context, Discovered};
 use lightsout_alb::ports::{Albs, Snapshots};
 use lightsout_alb::{AlbError, ErrorKind};
 use lightsout_elbv2::Elbv2;
@@ -92,6 +94,19 @@ fn instants(event: &Value) -> Result<(Option<String>, Option<String>), AlbError>
     Ok((read("now")?, read("time")?))
 }
 
+/// `discover`: whether to look for ALBs by their tags at all (default true; the stack sends false
+/// when the fleet is disabled and only the single-ALB input runs).
+fn wants_discovery(event: &Value) -> Result<bool, AlbError> {
+    match event.get("discover") {
+        None | Some(Value::Null) => Ok(true),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(other) => Err(AlbError::invalid(format!(
+            "invalid input: discover: expected true or false, got {}",
+            describe(other)
+        ))),
+    }
+}
+
 async fn handle(
     event: &Value,
     settings: &Settings,
@@ -100,16 +115,24 @@ async fn handle(
     clock: DateTime<Utc>,
 ) -> Result<Found, AlbError> {
     let (now, time) = instants(event)?;
-    let live = albs.all().await?;
-    let stored = snapshots.all(&settings.snapshot_bucket).await?;
-    let context = Context {
-        snapshot_bucket: settings.snapshot_bucket.clone(),
-        default_zone: settings.default_zone,
-        now,
-        time,
-        clock,
+    let found = if wants_discovery(event)? {
+        let live = albs.all().await?;
+        let stored = snapshots.all(&settings.snapshot_bucket).await?;
+        let context = Context {
+            snapshot_bucket: settings.snapshot_bucket.clone(),
+            default_zone: settings.default_zone,
+            now,
+            time,
+            clock,
+        };
+        discover(&live, &stored, &context)
+    } else {
+        Discovered::default()
     };
-    let found = discover(&live, &stored, &context);
+    let found = match event.get("single") {
+        None | Some(Value::Null) => found,
+        Some(single) => with_single(found, single.clone()),
+    };
     for skipped in &found.skipped {
         tracing::warn!(
             alb = skipped.alb_name,
@@ -252,6 +275,22 @@ mod tests {
         let error = run(&account, json!(["x"])).await.unwrap_err();
         assert!(error.message.starts_with("event: expected a JSON object"));
         assert!(account.with(|s| s.calls.is_empty()));
+    }
+
+    #[tokio::test]
+    async fn the_single_input_alone_when_discovery_is_off() {
+        let account = FakeAccount::new();
+        let single = json!({"albName": "dev-alb", "startTime": 9, "endTime": 18});
+        let found = run(
+            &account,
+            json!({"discover": false, "single": single.clone()}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(found.albs, [single]);
+        assert!(account.with(|s| s.calls.is_empty()), "nothing is listed");
+        let error = run(&account, json!({"discover": "yes"})).await.unwrap_err();
+        assert!(error.message.contains("discover: expected true or false"));
     }
 
     #[tokio::test]

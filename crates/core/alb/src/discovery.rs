@@ -1,6 +1,7 @@
-//! Which load balancers the workflow runs for when no single ALB is given: every Application Load
-//! Balancer tagged `AUTOSTOP_ENABLE=true`, and every sleeping one (deleted for the night, its
-//! snapshot in the bucket keeps its tags). One per-ALB event each, the reasons for any left out.
+//! Which load balancers the workflow runs for: every Application Load Balancer tagged
+//! `AUTOSTOP_ENABLE=true`, every sleeping one (deleted for the night, its snapshot in the bucket
+//! keeps its tags), and the single ALB of the stack's `Alb*` parameters ([`with_single`]). One
+//! per-ALB event each, the reasons for any left out.
 //!
 //! Each per-ALB event is checked here with [`AlbEvent::parse`], the very check every state makes,
 //! so an ALB whose tags cannot be read is reported once, by name, and never enters the workflow.

@@ -234,9 +234,11 @@ impl AlbEvent {
         f.near_misses("", &FIELDS);
         let alb_name = f.alb_name();
         let tags = f.tags();
-        let plan = match &tags {
-            Some(tags) => f.plan_from_tags(tags),
-            None => f.plan_from_fields(),
+        let plan = match (&tags, f.map.contains_key("tags")) {
+            (Some(tags), _) => f.plan_from_tags(tags),
+            // `tags` that are no object of strings: named, and no schedule fields asked for.
+            (None, true) => None,
+            (None, false) => f.plan_from_fields(),
         };
         let subnets = f.string_list("subnets", 2);
         let security_groups = f.string_list("securityGroups", 0);
@@ -1086,6 +1088,10 @@ mod tests {
         assert!(
             msg.contains("tags: expected an object of tag values (strings), got"),
             "{msg}"
+        );
+        assert!(
+            !msg.contains("startTime"),
+            "no schedule fields are asked for beside tags: {msg}"
         );
         let msg = error(json!({"albName": "dev-alb", "tags": {"AUTOSTOP_ENABLE": true}}));
         assert!(

@@ -28,7 +28,9 @@ OUTCOMES_BUCKET = "lightsout-outcomes"
 
 def REQUEST_SETTINGS(moto) -> dict[str, str]:  # noqa: N802 - a constant that needs moto's URL
     """The producer's and consumer's settings; moto's queue URLs are `<endpoint>/<account>/<name>`."""
-    return {"QUEUE_URL": f"{moto.url}/{ACCOUNT}/{QUEUE}", "OUTCOMES_BUCKET": OUTCOMES_BUCKET}
+    return {"QUEUE_URL": f"{moto.url}/{ACCOUNT}/{QUEUE}", "OUTCOMES_BUCKET": OUTCOMES_BUCKET,
+            # discover-albs' bucket (test_alb_workflow's `infra` makes it).
+            "SNAPSHOT_BUCKET": "alb-snapshots"}
 
 
 @pytest.fixture(scope="session")

@@ -8,6 +8,11 @@
 //   payload as a JSON string, as AWS reports a function error.
 // - an `arn:aws:states:::sns:publish` Task calls SNS Publish (Query API, SigV4-signed with dummy
 //   credentials) on `snsEndpoint` (moto), so the message really arrives at the topic.
+// - an `arn:aws:states:::states:startExecution.sync:2` Task runs the child definition named by its
+//   StateMachineArn (`children`) in this interpreter too, its Tasks served the same way, and
+//   answers as AWS does for `.sync:2`: {ExecutionArn, StateMachineArn, Status, Input, Output} with
+//   Input and Output as JSON; a child that fails is the error States.TaskFailed whose Cause is that
+//   answer as a JSON string, with Status FAILED, Error and Cause.
 //
 // Input (stdin, or the file named by the first argument), one JSON object:
 //   definition       the ASL document (object or string), DefinitionSubstitutions already replaced
@@ -23,6 +28,7 @@
 //                    {"hang": true} (the invocation never answers: the Task's TimeoutSeconds fires).
 //   httpTimeoutMs    limit of one HTTP call (default 900000: a function's first invocation compiles it)
 //   deadlineMs       limit of the whole execution (default 600000); then it is aborted
+//   children         {"<state machine ARN>": definition}: what a startExecution.sync:2 Task runs
 //
 // Output (stdout), one JSON object:
 //   status       SUCCEEDED | FAILED | ABORTED
@@ -32,6 +38,8 @@
 //   events       every event, compacted: {type, state?, error?, cause?, attempt?}
 //   invocations  {"<function name>": n}: Lambda invocations asked for, faulted ones included
 //   published    the SNS messages published: [{topicArn, subject, message, messageId}]
+//   children     the child executions, in the order they ended: [{executionArn, stateMachineArn,
+//                status, states}]
 //
 // The package declares Node >= 22 for Promise.withResolvers alone; the polyfill below lets it run
 // on Node 20. It must be defined before the package loads, hence the dynamic import.
@@ -48,6 +56,7 @@ if (typeof Promise.withResolvers !== 'function') {
 const { StateMachine } = await import('aws-local-stepfunctions')
 
 const SNS_PUBLISH = 'arn:aws:states:::sns:publish'
+const START_EXECUTION_SYNC2 = 'arn:aws:states:::states:startExecution.sync:2'
 const CREDENTIALS = { accessKeyId: 'testing', secretAccessKey: 'testing' }
 
 class TaskError extends Error {
@@ -143,6 +152,67 @@ function snsPublishHandler (req, tally) {
   }
 }
 
+/** Runs the child definition a startExecution.sync:2 Task names, as AWS would answer it. */
+function startExecutionHandler (req, tally) {
+  return async (params) => {
+    const arn = params.StateMachineArn
+    const definition = req.children?.[arn]
+    if (!definition) {
+      throw new TaskError('StepFunctions.StateMachineDoesNotExistException', `State Machine Does Not Exist: '${arn}'`)
+    }
+    tally.started = (tally.started || 0) + 1
+    const executionArn = `${arn.replace(':stateMachine:', ':execution:')}:child-${tally.started}`
+    const input = typeof params.Input === 'string' ? JSON.parse(params.Input) : (params.Input ?? {})
+    const child = new StateMachine(definition)
+    const execution = child.run(input, {
+      overrides: { taskResourceLocalHandlers: handlersFor(definition, req, tally), retryIntervalOverrides: retryIntervalsFor(definition, req) }
+    })
+    const states = []
+    const logged = (async () => { for await (const event of execution.eventLogs) if (event.type === 'StateEntered') states.push(event.state.name) })()
+    const answer = { ExecutionArn: executionArn, StateMachineArn: arn, Input: input }
+    try {
+      answer.Output = await execution.result
+      answer.Status = 'SUCCEEDED'
+    } catch (err) {
+      if (!(err && err.name === 'ExecutionError' && err.cause)) throw err
+      answer.Status = 'FAILED'
+      answer.Error = err.cause.name
+      answer.Cause = err.cause.message
+    }
+    await logged
+    tally.children.push({ executionArn, stateMachineArn: arn, status: answer.Status, states })
+    if (answer.Status !== 'SUCCEEDED') throw new TaskError('States.TaskFailed', JSON.stringify(answer))
+    return answer
+  }
+}
+
+/** The Task handlers of a definition, by state name. */
+function handlersFor (definition, req, tally) {
+  const handlers = {}
+  for (const [name, state] of allStates(definition)) {
+    if (state.Type !== 'Task') continue
+    if (state.Resource === SNS_PUBLISH) {
+      handlers[name] = snsPublishHandler(req, tally)
+    } else if (state.Resource === START_EXECUTION_SYNC2) {
+      handlers[name] = startExecutionHandler(req, tally)
+    } else if (/^arn:aws[\w-]*:lambda:[^:]*:\d+:function:/.test(state.Resource)) {
+      handlers[name] = lambdaHandler(state.Resource.split(':function:')[1].split(':')[0], req, tally)
+    } else {
+      throw new Error(`state ${name}: no local service for Resource ${state.Resource}`)
+    }
+  }
+  return handlers
+}
+
+/** The pause before every retry of a definition's states (the package's retryIntervalOverrides). */
+function retryIntervalsFor (definition, req) {
+  const intervals = {}
+  for (const [name, state] of allStates(definition)) {
+    if (state.Retry) intervals[name] = req.retryIntervalMs ?? 0
+  }
+  return intervals
+}
+
 /** Every state of the definition, nested Parallel branches and Map processors included. */
 function * allStates (machine) {
   for (const [name, state] of Object.entries(machine.States || {})) {
@@ -164,24 +234,10 @@ function compact (event) {
 async function main () {
   const req = await readRequest()
   const definition = typeof req.definition === 'string' ? JSON.parse(req.definition) : req.definition
-  const tally = { invocations: {}, published: [] }
-  const handlers = {}
-  const retryIntervals = {}
-  for (const [name, state] of allStates(definition)) {
-    if (state.Retry) retryIntervals[name] = req.retryIntervalMs ?? 0
-    if (state.Type !== 'Task') continue
-    if (state.Resource === SNS_PUBLISH) {
-      handlers[name] = snsPublishHandler(req, tally)
-    } else if (/^arn:aws[\w-]*:lambda:[^:]*:\d+:function:/.test(state.Resource)) {
-      handlers[name] = lambdaHandler(state.Resource.split(':function:')[1].split(':')[0], req, tally)
-    } else {
-      throw new Error(`state ${name}: no local service for Resource ${state.Resource}`)
-    }
-  }
-
+  const tally = { invocations: {}, published: [], children: [] }
   const machine = new StateMachine(definition)
   const execution = machine.run(req.input, {
-    overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retryIntervals }
+    overrides: { taskResourceLocalHandlers: handlersFor(definition, req, tally), retryIntervalOverrides: retryIntervalsFor(definition, req) }
   })
   const events = []
   const logged = (async () => { for await (const event of execution.eventLogs) events.push(event) })()
@@ -210,6 +266,7 @@ async function main () {
   result.events = events.map(compact)
   result.invocations = tally.invocations
   result.published = tally.published
+  result.children = tally.children
   process.stdout.write(`${JSON.stringify(result)}\n`)
 }
 

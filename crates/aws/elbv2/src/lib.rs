@@ -785,6 +785,20 @@ mod tests {
         }
     }
 
+    /// The Query API action of every request the fake got, in order.
+    fn actions_of(fake: &FakeAws) -> Vec<String> {
+        fake.requests()
+            .iter()
+            .map(|r| {
+                r.split("Action=")
+                    .nth(1)
+                    .and_then(|a| a.split('&').next())
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect()
+    }
+
     /// An ELB with `n` load balancers (every 10th a Network Load Balancer), `page` to a page, and
     /// tags `team=<i>` on each (AUTOSTOP_ENABLE=true on the even ones).
     fn account_of(n: usize, page: usize) -> FakeAws {
@@ -853,17 +867,7 @@ mod tests {
         let fake = account_of(45, 30);
         let albs = elbv2(&fake).all().await.unwrap();
         assert_eq!(albs.len(), 45);
-        let actions: Vec<String> = fake
-            .requests()
-            .iter()
-            .map(|r| {
-                r.split("Action=")
-                    .nth(1)
-                    .and_then(|a| a.split('&').next())
-                    .unwrap_or("")
-                    .to_string()
-            })
-            .collect();
+        let actions = actions_of(&fake);
         assert_eq!(
             actions,
             [
@@ -1014,17 +1018,7 @@ mod tests {
             .await
             .expect("the rule is in place");
         assert_eq!(created, 1);
-        let calls: Vec<String> = fake
-            .requests()
-            .iter()
-            .map(|r| {
-                r.split("Action=")
-                    .nth(1)
-                    .and_then(|a| a.split('&').next())
-                    .unwrap_or_default()
-                    .to_string()
-            })
-            .collect();
+        let calls = actions_of(&fake);
         assert_eq!(calls, ["DescribeRules", "CreateRule", "DescribeRules"]);
     }
 

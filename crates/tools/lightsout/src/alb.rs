@@ -188,7 +188,7 @@ pub async fn run_account(
         let awake = found.awake.contains(&parsed.alb_name);
         albs.push(FoundPlan {
             found: if awake { "awake" } else { "asleep" },
-            plan: plan_of(&parsed, Some(awake), None),
+            plan: plan_of(&parsed, Some(awake), None, next_changes(&parsed)),
         });
     }
     let report = AccountPlan {
@@ -281,18 +281,26 @@ fn render_account(report: &AccountPlan) -> String {
 }
 
 /// What the workflow would do with the validated `event`, given what is known to exist.
-fn plan_of(event: &AlbEvent, alb_known: Option<bool>, record_known: Option<bool>) -> AlbPlan {
+/// `next` is the event's [`next_changes`].
+fn plan_of(
+    event: &AlbEvent,
+    alb_known: Option<bool>,
+    record_known: Option<bool>,
+    next: Changes,
+) -> AlbPlan {
     let (should, reason) = should_exist(event);
     let now = event.decision_time;
-    let (next_create, next_delete) =
-        timeline::next_changes(now, Duration::days(HORIZON_DAYS), exists_at(event));
+    let (next_create, next_delete) = next;
     let rfc = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
-    // An ALB scheduled without a record has none to repair: as if it were in place.
-    let mut cases = match event.record {
-        Some(_) => cases(should, alb_known, record_known),
-        None => cases(should, alb_known, Some(true)),
-    };
-    if event.record.is_none() {
+    // An ALB scheduled without a record has none to repair: as if it were in place, and no case
+    // is told apart by it.
+    let no_record = event.record.is_none();
+    let mut cases = cases(
+        should,
+        alb_known,
+        if no_record { Some(true) } else { record_known },
+    );
+    if no_record {
         for case in &mut cases {
             case.record_exists = None;
         }
@@ -306,6 +314,17 @@ fn plan_of(event: &AlbEvent, alb_known: Option<bool>, record_known: Option<bool>
         next_create: next_create.map(rfc),
         next_delete: next_delete.map(rfc),
     }
+}
+
+/// When the ALB of `event` is next to be created and next to be deleted (within the horizon).
+type Changes = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+fn next_changes(event: &AlbEvent) -> Changes {
+    timeline::next_changes(
+        event.decision_time,
+        Duration::days(HORIZON_DAYS),
+        exists_at(event),
+    )
 }
 
 /// Whether the ALB of `event` should exist at a moment. A hold says until when, not since when:
@@ -351,9 +370,9 @@ pub fn plan_text(
             (Err(e), _) | (_, Err(e)) => return Outcome::Invalid(format!("InvalidInput: {e}")),
         };
     let now = event.decision_time;
-    let plan = plan_of(&event, alb_known, record_known);
-    let (next_create, next_delete) =
-        timeline::next_changes(now, Duration::days(HORIZON_DAYS), exists_at(&event));
+    let next = next_changes(&event);
+    let plan = plan_of(&event, alb_known, record_known, next);
+    let (next_create, next_delete) = next;
     if json {
         return Outcome::Ok(serde_json::to_string_pretty(&plan).unwrap_or_default() + "\n");
     }

@@ -264,14 +264,7 @@ fn run(cli: Cli) -> Outcome {
                 Ok(s) => s,
                 Err(usage) => return Outcome::Usage(usage),
             };
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(r) => r,
-                Err(e) => return Outcome::Usage(Usage(format!("cannot start: {e}"))),
-            };
-            runtime.block_on(plan::run(
+            block_on(plan::run(
                 &settings,
                 args.at.unwrap_or_else(Utc::now),
                 args.json,
@@ -306,20 +299,24 @@ fn alb_plan_account(args: &AlbPlanArgs) -> Outcome {
         Ok(s) => s,
         Err(usage) => return Outcome::Usage(usage),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => return Outcome::Usage(Usage(format!("cannot start: {e}"))),
-    };
-    runtime.block_on(alb::run_account(
+    block_on(alb::run_account(
         bucket.trim(),
         settings.default_zone,
         args.at,
         Utc::now(),
         args.json,
     ))
+}
+
+/// Runs a command's AWS work on a runtime of its own (the CLI is synchronous elsewhere).
+fn block_on(work: impl std::future::Future<Output = Outcome>) -> Outcome {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime.block_on(work),
+        Err(e) => Outcome::Usage(Usage(format!("cannot start: {e}"))),
+    }
 }
 
 fn main() -> ExitCode {

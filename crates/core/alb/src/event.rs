@@ -234,7 +234,8 @@ impl AlbEvent {
         f.near_misses("", &FIELDS);
         let alb_name = f.alb_name();
         let tags = f.tags();
-        let plan = match (&tags, f.map.contains_key("tags")) {
+        // `tags: null` is absent, as every null field is.
+        let plan = match (&tags, f.get("tags").is_some()) {
             (Some(tags), _) => f.plan_from_tags(tags),
             // `tags` that are no object of strings: named, and no schedule fields asked for.
             (None, true) => None,
@@ -1097,6 +1098,19 @@ mod tests {
         assert!(
             msg.contains("tags: expected an object of tag values"),
             "{msg}"
+        );
+    }
+
+    #[test]
+    fn null_tags_are_absent_tags() {
+        let mut v = legacy_input();
+        v["tags"] = Value::Null;
+        let e = parse(&v).expect("the single-ALB input with tags: null");
+        assert_eq!(e.tags, None);
+        v.as_object_mut().unwrap().remove("startTime");
+        assert!(
+            error(v).contains("startTime"),
+            "the schedule fields are asked for"
         );
     }
 

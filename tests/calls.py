@@ -119,6 +119,18 @@ def default_key_policy(account: str) -> dict:
     }]}
 
 
+STEP_FUNCTIONS_SYNC = "https://docs.aws.amazon.com/step-functions/latest/dg/stepfunctions-iam.html"
+
+# The ALB fleet machine, as the local ASL interpreter runs it (test_state_machine_local's
+# `run_fleet`): its role, and the per-ALB machine its Map starts.
+FLEET_MACHINE = "AlbFleetStateMachine"
+CHILD_MACHINE = "arn:aws:states:ap-northeast-2:123456789012:stateMachine:alb"
+PER_ALB_MACHINE = "AlbSchedulerStateMachine"
+# What only the fleet machine publishes (its Notify Discovery Failure).
+FLEET_FAILURE_SUBJECT = "lightsout: ALB discovery failed"
+SYNC_RULE = "arn:aws:events:{region}:{account}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"
+
+
 # --- the records ---------------------------------------------------------------------------------
 
 @dataclass
@@ -267,11 +279,16 @@ class Recorder:
                     tags.setdefault(t["ResourceId"], {})[t["Key"]] = t["Value"]
             return {"tags": tags}
         if service == "elasticloadbalancing" and operation in ("DeleteLoadBalancer", "AddTags", "ModifyLoadBalancerAttributes",
-                                                               "CreateListener", "RemoveTags"):
+                                                               "CreateListener", "RemoveTags", "CreateRule",
+                                                               "AddListenerCertificates"):
             params = self._form(body)
             arns = _members(params, "ResourceArns") or params.get("LoadBalancerArn", [])
             tags = {}
             arns = [a for a in arns if ":loadbalancer/" in a]
+            if operation in ("CreateRule", "AddListenerCertificates"):
+                # Authorized on the listener, by the listener's own tags (it does not inherit
+                # its load balancer's).
+                arns = params.get("ListenerArn", [])
             if arns:
                 for d in self.client("elbv2", region).describe_tags(ResourceArns=arns)["TagDescriptions"]:
                     tags[d["ResourceArn"]] = {t["Key"]: t["Value"] for t in d.get("Tags", [])}
@@ -334,12 +351,13 @@ class Recorder:
                         {**_tags(pairs), "elasticloadbalancing:CreateAction": "CreateListener"}, because=ELB_TAG_ON_CREATE)
             elif op == "CreateRule":
                 listener = params.get("ListenerArn", [""])[0]
-                add("elasticloadbalancing:CreateRule", listener, _tags(pairs))
+                add("elasticloadbalancing:CreateRule", listener, {**_resource_tags(pre.get(listener, {})), **_tags(pairs)})
                 if pairs and created("RuleArn"):
                     add("elasticloadbalancing:AddTags", created("RuleArn"),
                         {**_tags(pairs), "elasticloadbalancing:CreateAction": "CreateRule"}, because=ELB_TAG_ON_CREATE)
             elif op in ("AddListenerCertificates", "RemoveListenerCertificates", "ModifyListener", "DeleteListener"):
-                add(f"elasticloadbalancing:{op}", params.get("ListenerArn", [""])[0])
+                listener = params.get("ListenerArn", [""])[0]
+                add(f"elasticloadbalancing:{op}", listener, _resource_tags(pre.get(listener, {})))
             elif op in ("ModifyLoadBalancerAttributes", "DeleteLoadBalancer", "SetSecurityGroups", "SetSubnets", "SetIpAddressType"):
                 lb = params.get("LoadBalancerArn", [""])[0]
                 add(f"elasticloadbalancing:{op}", lb, _resource_tags(pre.get(lb, {})))
@@ -392,7 +410,9 @@ class Recorder:
             elif op in ("PutObject", "DeleteObject"):
                 add(f"s3:{op}", f"arn:aws:s3:::{bucket}/{key}")
             elif op in ("ListObjectsV2", "ListObjects"):
-                add("s3:ListBucket", f"arn:aws:s3:::{bucket}")
+                query = urllib.parse.parse_qs(urllib.parse.urlsplit(p["path"]).query, keep_blank_values=True)
+                prefix = query.get("prefix", [None])[0]
+                add("s3:ListBucket", f"arn:aws:s3:::{bucket}", {"s3:prefix": prefix} if prefix is not None else {})
             else:
                 add(f"s3:{op}", f"arn:aws:s3:::{bucket}")
         elif service == "sqs":
@@ -507,3 +527,37 @@ def recording() -> Recording | None:
         return Recording(list(RECORDER.calls), list(RECORDER.unattributed), len(INVOCATIONS.started))
     directory = os.environ.get(RECORDING_DIR)
     return load(Path(directory)) if directory else None
+
+
+def record_fleet(result: dict, discover_function: str, region: str) -> None:
+    """The calls the fleet machine's role makes in an execution the local interpreter ran
+    (tests/asl/run.mjs's result): each Lambda invocation, each child execution started (with what
+    AWS does for a `.sync:2` Task under that role: follow the execution, through its managed
+    EventBridge rule, and stop it when the parent stops), each SNS message published."""
+    if RECORDER is None:
+        return
+    account = ACCOUNT
+    out: list[Call] = []
+    if result["invocations"].get(discover_function):
+        out.append(Call(FLEET_MACHINE, "lambda:InvokeFunction", f"arn:aws:lambda:{region}:{account}:function:{discover_function}",
+                        operation="Invoke"))
+    for child in result["children"]:
+        out.append(Call(FLEET_MACHINE, "states:StartExecution", child["stateMachineArn"], operation="StartExecution"))
+        out.append(Call(FLEET_MACHINE, "states:DescribeExecution", child["executionArn"], operation="StartExecution",
+                        because=STEP_FUNCTIONS_SYNC))
+        out.append(Call(FLEET_MACHINE, "states:StopExecution", child["executionArn"], operation="StartExecution",
+                        because=STEP_FUNCTIONS_SYNC))
+        for action in ("events:PutTargets", "events:PutRule", "events:DescribeRule"):
+            out.append(Call(FLEET_MACHINE, action, SYNC_RULE.format(region=region, account=account),
+                            operation="StartExecution", because=STEP_FUNCTIONS_SYNC))
+    # The children's own calls are the per-ALB machine's role's: its Lambda invocations and the
+    # failures it notified itself.
+    for function, n in result["invocations"].items():
+        if function != discover_function and n:
+            out.append(Call(PER_ALB_MACHINE, "lambda:InvokeFunction", f"arn:aws:lambda:{region}:{account}:function:{function}",
+                            operation="Invoke"))
+    for message in result["published"]:
+        role = FLEET_MACHINE if message.get("subject") == FLEET_FAILURE_SUBJECT else PER_ALB_MACHINE
+        out.append(Call(role, "sns:Publish", message["topicArn"], operation="Publish"))
+    with RECORDER._lock:
+        RECORDER.calls.extend(out)

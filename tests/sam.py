@@ -22,12 +22,16 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE = ROOT / "template.yaml"
 
 ALB = {"AlbName": "dev-alb", "AlbHostedZoneId": "Z0123456789EXAMPLE", "AlbDomainName": "dev.example.com"}
+# The zones and names the tagged ALBs' records may be in (AlbFleet, on by default).
+FLEET_RECORDS = {"AlbRecordZones": "Z0123456789EXAMPLE,Z0FLEETZONE2", "AlbRecordNames": "*.dev.example.com,dev.example.com"}
 # The ways the template can be deployed, as tests/test_template.py transforms it; together they
-# create every conditional resource (the ALB workflow, the open demo URL, the e-mail subscriptions).
-# (Architecture=x86_64 is how `make sam-build` builds one of its two sets of artifacts.)
-PARAMETER_SETS = [{}, {"ApiAuthorization": "NONE"}, ALB, {**ALB, "OperatorEmail": "ops@example.com"},
+# create every conditional resource (the ALB workflow for the fleet, the single ALB or both, the
+# open demo URL, the e-mail subscriptions). (Architecture=x86_64 is how `make sam-build` builds
+# one of its two sets of artifacts.)
+PARAMETER_SETS = [{}, {"AlbFleet": "Disabled"}, FLEET_RECORDS, {**ALB, "AlbFleet": "Disabled"},
+                  {"ApiAuthorization": "NONE"}, ALB, {**ALB, "OperatorEmail": "ops@example.com"},
                   {**ALB, "Architecture": "x86_64"}]
-EVERYTHING = {**ALB, "OperatorEmail": "ops@example.com", "ApiAuthorization": "NONE"}
+EVERYTHING = {**ALB, **FLEET_RECORDS, "OperatorEmail": "ops@example.com", "ApiAuthorization": "NONE"}
 
 
 class NoManagedPolicies:
@@ -49,6 +53,7 @@ def translate(parameters: dict[str, str]) -> dict:
     # `sam build` / `sam package` replace local paths with S3 locations before the transform.
     text = text.replace("CodeUri: .", "CodeUri: s3://artifacts/code.zip")
     text = text.replace("DefinitionUri: statemachine/alb-scheduler.asl.json", "DefinitionUri: s3://artifacts/alb.json")
+    text = text.replace("DefinitionUri: statemachine/alb-fleet.asl.json", "DefinitionUri: s3://artifacts/alb-fleet.json")
     return transform(yaml_parse(text), parameters, NoManagedPolicies())
 
 

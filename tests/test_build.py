@@ -58,7 +58,7 @@ def features(selection: list[str], platform: str) -> dict[str, set[str]]:
 @pytest.mark.parametrize("platform", PLATFORMS)
 def test_every_function_builds_shared_crates_with_the_same_features(platform):
     names = binaries()
-    assert len(names) == 8, names
+    assert len(names) == 9, names
     whole = features(["--workspace"], platform)
     differ = []
     for name in names:

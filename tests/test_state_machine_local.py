@@ -43,6 +43,7 @@ import uuid
 
 import pytest
 
+import calls
 from harness import ROOT, FunctionError
 from test_alb_workflow import (  # noqa: F401 - infra is a fixture
     ACCOUNT,
@@ -90,17 +91,24 @@ class LocalMachine:
     def __init__(self, node: str, moto, watch, infra):
         self.node, self.moto, self.watch, self.infra = node, moto, watch, infra
 
-    def run_fleet(self, doc, deadline: float = 300) -> dict:
+    def run_fleet(self, doc, faults: dict[str, list] | None = None, deadline: float = 300,
+                  crash: bool = False) -> dict:
         """One execution of statemachine/alb-fleet.asl.json, its child executions of the per-ALB
-        definition run by run.mjs in this interpreter too; returns run.mjs's result."""
-        child = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:alb"
+        definition run by run.mjs in this interpreter too; returns run.mjs's result. The calls
+        the fleet's role made are recorded for the permission test (calls.record_fleet).
+        `crash`: the execution is expected to be cut off at `deadline` (ABORTED), the process
+        ending with whatever its children were doing unfinished, as a crash would leave them."""
+        child = calls.CHILD_MACHINE
         text = FLEET.read_text()
         text = text.replace("${DiscoverALBsFunctionArn}", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:discover-albs")
         text = text.replace("${AlbWorkflowArn}", child).replace("${FailureTopicArn}", self.infra["topic"])
         assert "${" not in text
-        return self._run({
+        result = self._run({
             "definition": json.loads(text), "children": {child: definition(self.infra["topic"])}, "input": doc,
-        }, deadline)
+            "faults": faults or {},
+        }, deadline, aborted=crash)
+        calls.record_fleet(result, "discover-albs", REGION)
+        return result
 
     def run(self, doc, faults: dict[str, list] | None = None, timeouts: dict[str, int] | None = None,
             deadline: float = 300) -> dict:
@@ -108,7 +116,7 @@ class LocalMachine:
         (entered, in order), events, invocations (per function) and published (SNS)."""
         return self._run({"definition": definition(self.infra["topic"], timeouts), "input": doc, "faults": faults or {}}, deadline)
 
-    def _run(self, request: dict, deadline: float) -> dict:
+    def _run(self, request: dict, deadline: float, aborted: bool = False) -> dict:
         request = {
             **request,
             "lambdaEndpoint": self.watch.url,
@@ -124,7 +132,7 @@ class LocalMachine:
         )
         assert proc.returncode == 0, f"run.mjs exited with {proc.returncode}: {proc.stderr[-3000:]}"
         result = json.loads(proc.stdout)
-        assert result["status"] != "ABORTED", result
+        assert (result["status"] == "ABORTED") is aborted, result
         return result
 
 
@@ -395,11 +403,10 @@ def test_string_albName_with_anything_else_wrong_goes_to_the_functions_not_to_th
 
 
 # --- the fleet: statemachine/alb-fleet.asl.json ---------------------------------------------------
-# Only the seed's single-ALB input (`discover: false`) runs here: the stack does not deploy the
-# fleet yet, so the roles that would let discover-albs list, and the steps act on ALBs found by
-# their tags, are not in template.yaml, and the permission test would refuse those calls. moto's
-# engine cannot run this definition at all: its `states:startExecution.sync:2` fails every nested
-# execution with States.Runtime "'StateMachineArn'" (moto 5.2.5; tests/asl/NOTES.md).
+# The seed's single-ALB input through the fleet (`discover: false`); ALBs found by their tags are in
+# tests/test_alb_fleet.py. moto's engine cannot run this definition at all: its
+# `states:startExecution.sync:2` fails every nested execution with States.Runtime
+# "'StateMachineArn'" (moto 5.2.5; tests/asl/NOTES.md).
 
 def test_fleet_runs_the_single_input_as_a_child_with_the_per_alb_states(local, moto, infra, watch):
     try:

@@ -12,6 +12,7 @@ from samtranslator.translator.transform import transform
 from samtranslator.yaml_helper import yaml_parse
 
 from harness import ROOT
+from sam import ALB, PARAMETER_SETS
 
 
 class NoManagedPolicies:
@@ -25,14 +26,11 @@ def translate(parameters: dict[str, str]) -> dict:
     # `sam build` / `sam package` replace local paths with S3 locations before the transform.
     text = text.replace("CodeUri: .", "CodeUri: s3://artifacts/code.zip")
     text = text.replace("DefinitionUri: statemachine/alb-scheduler.asl.json", "DefinitionUri: s3://artifacts/alb.json")
+    text = text.replace("DefinitionUri: statemachine/alb-fleet.asl.json", "DefinitionUri: s3://artifacts/alb-fleet.json")
     return transform(yaml_parse(text), parameters, NoManagedPolicies())["Resources"]
 
 
-ALB = {"AlbName": "dev-alb", "AlbHostedZoneId": "Z0123456789EXAMPLE", "AlbDomainName": "dev.example.com"}
-
-
-@pytest.mark.parametrize("parameters", [{}, {"ApiAuthorization": "NONE"}, ALB, {**ALB, "OperatorEmail": "ops@example.com"},
-                                        {**ALB, "Architecture": "x86_64"}])
+@pytest.mark.parametrize("parameters", PARAMETER_SETS)
 def test_template_transforms(parameters):
     resources = translate(parameters)
     functions = {k for k, v in resources.items() if v["Type"] == "AWS::Lambda::Function"}
@@ -64,9 +62,25 @@ def test_visibility_timeout_is_six_times_the_consumer_timeout():
     assert all(table[t]["Seconds"] == 6 * int(t) for t in allowed)
 
 
-def test_state_machine_substitutions_cover_the_asl():
+@pytest.mark.parametrize("machine, asl", [("AlbSchedulerStateMachine", "alb-scheduler.asl.json"),
+                                          ("AlbFleetStateMachine", "alb-fleet.asl.json")])
+def test_state_machine_substitutions_cover_the_asl(machine, asl):
     resources = translate(ALB)
-    machine = resources["AlbSchedulerStateMachine"]["Properties"]
-    placeholders = set(__import__("re").findall(r"\$\{(\w+)\}", (ROOT / "statemachine" / "alb-scheduler.asl.json").read_text()))
-    assert placeholders == set(machine["DefinitionSubstitutions"])
-    assert json.loads(json.dumps(machine["DefinitionS3Location"]))["Bucket"] == "artifacts"
+    props = resources[machine]["Properties"]
+    placeholders = set(__import__("re").findall(r"\$\{(\w+)\}", (ROOT / "statemachine" / asl).read_text()))
+    assert placeholders == set(props["DefinitionSubstitutions"])
+    assert json.loads(json.dumps(props["DefinitionS3Location"]))["Bucket"] == "artifacts"
+
+
+def test_alb_workflow_is_deployed_for_the_fleet_the_single_alb_or_both():
+    """The fleet (AlbFleet, on by default) needs no Alb* parameter; with both off nothing of the
+    ALB workflow is deployed; only the fleet machine has a schedule (it runs the single ALB too)."""
+    from iam_eval import Deployment
+
+    alb_parts = ["AlbSchedulerStateMachine", "AlbFleetStateMachine", "DiscoverALBsFunction", "AlbSnapshotBucket"]
+    for parameters, deployed in (({}, True), ({"AlbFleet": "Disabled"}, False), ({**ALB, "AlbFleet": "Disabled"}, True)):
+        d = Deployment(parameters)
+        assert [d.exists(k) for k in alb_parts] == [deployed] * len(alb_parts), parameters
+    schedules = {k for k, v in translate(ALB).items() if v["Type"] == "AWS::Scheduler::Schedule"}
+    assert any(k.startswith("AlbFleetStateMachine") for k in schedules), schedules
+    assert not any(k.startswith("AlbSchedulerStateMachine") for k in schedules), schedules

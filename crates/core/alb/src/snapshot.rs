@@ -51,6 +51,33 @@ pub struct KeyValue {
     pub value: String,
 }
 
+/// The tags a listener made for this ALB carries: the load balancer's own `AUTOSTOP_ENABLE` tag,
+/// from the event (an ALB found by its tags) or its snapshot, when it is `true`. A listener does
+/// not inherit its load balancer's tags, and a role that may add rules and certificates only to
+/// opted-in listeners (`aws:ResourceTag` on the listener) can then complete the listeners it made.
+/// Nothing for an ALB that does not opt in (the single ALB of the stack's parameters).
+pub fn listener_tags(event: &crate::AlbEvent, snapshot: Option<&AlbSnapshot>) -> Vec<KeyValue> {
+    use lightsout_schedule::policy::{is_enabled, TAG_ENABLE};
+    let from_event = event
+        .tags
+        .as_ref()
+        .and_then(|tags| tags.get_key_value(TAG_ENABLE));
+    let from_snapshot = snapshot
+        .into_iter()
+        .flat_map(|s| &s.tags)
+        .find(|t| t.key == TAG_ENABLE)
+        .map(|t| (&t.key, &t.value));
+    from_event
+        .or(from_snapshot)
+        .filter(|(_, value)| is_enabled(Some(value.as_str())))
+        .map(|(key, value)| KeyValue {
+            key: key.clone(),
+            value: value.clone(),
+        })
+        .into_iter()
+        .collect()
+}
+
 /// One listener, with everything needed to make it again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -214,6 +241,71 @@ impl AlbSnapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn event(tags: Option<serde_json::Value>) -> crate::AlbEvent {
+        let mut v = serde_json::json!({
+            "albName": "dev-alb", "subnets": ["subnet-a", "subnet-b"],
+            "startTime": 9, "endTime": 18, "hostedZoneId": "Z0123456789EXAMPLE",
+            "domainName": "dev.example.com", "targetGroups": [{"targetGroupArn":
+                "arn:aws:elasticloadbalancing:r:1:targetgroup/web/1", "listenerProtocol": "HTTP",
+                "listenerPort": 80}]
+        });
+        if let Some(tags) = tags {
+            for field in [
+                "startTime",
+                "endTime",
+                "targetGroups",
+                "hostedZoneId",
+                "domainName",
+            ] {
+                v.as_object_mut().unwrap().remove(field);
+            }
+            v["tags"] = tags;
+        }
+        crate::AlbEvent::parse(&v, chrono::Utc::now()).unwrap()
+    }
+
+    fn with_tags(tags: &[(&str, &str)]) -> AlbSnapshot {
+        let mut snapshot = AlbSnapshot::from_json(
+            br#"{"version": 1, "albName": "dev-alb", "takenAt": "2026-11-25T19:00:00+09:00",
+                "albArn": "arn:aws:elasticloadbalancing:r:1:loadbalancer/app/dev-alb/1",
+                "scheme": "internet-facing", "ipAddressType": "ipv4", "listeners": [],
+                "attributes": [], "tags": []}"#,
+        )
+        .unwrap();
+        snapshot.tags = tags
+            .iter()
+            .map(|(key, value)| KeyValue {
+                key: key.to_string(),
+                value: value.to_string(),
+            })
+            .collect();
+        snapshot
+    }
+
+    #[test]
+    fn listeners_carry_the_opt_in_tag_of_their_alb_only() {
+        let opted_in = |value: &str| {
+            vec![KeyValue {
+                key: "AUTOSTOP_ENABLE".into(),
+                value: value.into(),
+            }]
+        };
+        let tagged = event(Some(
+            serde_json::json!({"AUTOSTOP_ENABLE": "True", "TIME": "9-18"}),
+        ));
+        assert_eq!(listener_tags(&tagged, None), opted_in("True"));
+        let single = event(None);
+        assert_eq!(listener_tags(&single, None), vec![]);
+        let restored = with_tags(&[("team", "web"), ("AUTOSTOP_ENABLE", "true")]);
+        assert_eq!(listener_tags(&single, Some(&restored)), opted_in("true"));
+        let opted_out = with_tags(&[("AUTOSTOP_ENABLE", "false"), ("team", "web")]);
+        assert_eq!(listener_tags(&single, Some(&opted_out)), vec![]);
+        assert_eq!(
+            listener_tags(&single, Some(&with_tags(&[("team", "web")]))),
+            vec![]
+        );
+    }
 
     #[test]
     fn round_trips_through_json() {

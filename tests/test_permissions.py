@@ -307,3 +307,74 @@ def test_canary_the_evaluators_data_still_lacks_v2_add_tags_on_listeners():
     data = json.loads((ROOT / "node_modules" / "@cloud-copilot" / "iam-data" / "data" / "actions" / "elasticloadbalancing.json").read_text())
     names = {t["name"] for t in data["addtags"]["resourceTypes"]}
     assert names == {"loadbalancer"}, names
+
+
+def test_the_fleets_roles_refuse_what_does_not_opt_in():
+    """A stack with no Alb* parameter (the fleet only), asked what the calls the workflow makes
+    would do to resources that are NOT opted in: each is refused by the maintained evaluator, and
+    the same call on an opted-in resource is allowed (so the refusals are the conditions' doing)."""
+    from iam_eval import Deployment, Request, simulate
+    from sam import FLEET_RECORDS
+
+    d = Deployment(dict(FLEET_RECORDS))
+    zone, other_zone = FLEET_RECORDS["AlbRecordZones"].split(",")[0], "Z0SOMEONEELSE"
+    lb = "arn:aws:elasticloadbalancing:ap-northeast-2:123456789012:loadbalancer/app/theirs/0123456789abcdef"
+    listener = lb.replace(":loadbalancer/", ":listener/") + "/fedcba9876543210"
+    opted_in, untagged = {"aws:ResourceTag/AUTOSTOP_ENABLE": "true"}, {"aws:ResourceTag/team": "web"}
+    request_tag = {"aws:RequestTag/AUTOSTOP_ENABLE": "True", "aws:TagKeys": ["AUTOSTOP_ENABLE"]}
+
+    def change(names):
+        return {"route53:ChangeResourceRecordSetsNormalizedRecordNames": names,
+                "route53:ChangeResourceRecordSetsRecordTypes": ["A"], "route53:ChangeResourceRecordSetsActions": ["UPSERT"]}
+
+    # (function, action, resource, context that is refused, context that is allowed)
+    cases = [
+        ("DeleteALBFunction", "elasticloadbalancing:DeleteLoadBalancer", lb, untagged, opted_in),
+        ("CreateALBFunction", "elasticloadbalancing:DeleteLoadBalancer", lb, untagged, opted_in),
+        ("CreateALBFunction", "elasticloadbalancing:ModifyLoadBalancerAttributes", lb, {}, opted_in),
+        ("CreateALBFunction", "elasticloadbalancing:CreateListener", lb, untagged, opted_in),
+        ("CreateALBFunction", "elasticloadbalancing:AddTags", lb, {**untagged, "aws:TagKeys": ["team"], "aws:RequestTag/team": "x"},
+         {**opted_in, "aws:TagKeys": ["team"], "aws:RequestTag/team": "x"}),
+        ("CreateALBFunction", "elasticloadbalancing:CreateLoadBalancer", lb, {"aws:RequestTag/team": "web", "aws:TagKeys": ["team"]}, request_tag),
+        ("CreateALBFunction", "elasticloadbalancing:CreateRule", listener, untagged, opted_in),
+        ("CreateALBFunction", "elasticloadbalancing:AddListenerCertificates", listener, {}, opted_in),
+        ("CreateRoute53RecordFunction", "route53:ChangeResourceRecordSets", f"arn:aws:route53:::hostedzone/{other_zone}",
+         change(["qa.dev.example.com"]), None),
+        ("CreateRoute53RecordFunction", "route53:ChangeResourceRecordSets", f"arn:aws:route53:::hostedzone/{zone}",
+         change(["qa.dev.example.com", "www.example.com"]), change(["qa.dev.example.com", "dev.example.com"])),
+        ("DeleteRoute53RecordFunction", "route53:ChangeResourceRecordSets", f"arn:aws:route53:::hostedzone/{zone}",
+         change(["example.com"]), change(["\\052.dev.example.com"])),
+    ]
+    simulations, expected = [], []
+    for function, action, resource, refused, allowed in cases:
+        role = d.role_of(function)
+        principal = d.session_arn(role, function)
+        for context, result in ((refused, "ImplicitlyDenied"), (allowed, "Allowed")):
+            if context is not None:
+                simulations.append(Request(action, resource, context, principal).simulation(d.identity_policies(role)))
+                expected.append((function, action, json.dumps(context), result))
+    results = simulate(simulations)
+    wrong = [f"{e[:3]}: expected {e[3]}, got {r['result']} {r['errors'] or ''}" for e, r in zip(expected, results) if r["result"] != e[3]]
+    assert not wrong, "\n".join(wrong)
+    # Without the fleet's zones and names, the Route 53 functions may change no record at all.
+    bare = Deployment({})
+    role = bare.role_of("CreateRoute53RecordFunction")
+    [result] = simulate([Request("route53:ChangeResourceRecordSets", f"arn:aws:route53:::hostedzone/{zone}", change(["qa.dev.example.com"]),
+                                 bare.session_arn(role, "f")).simulation(bare.identity_policies(role))])
+    assert result["result"] == "ImplicitlyDenied", result
+
+
+@pytest.mark.parametrize("parameters", PARAMETER_SETS)
+def test_every_inline_policy_has_a_statement(parameters):
+    """IAM refuses a policy without statements (MalformedPolicyDocument): with conditional
+    statements, a deployment must never leave a role's policy empty."""
+    from iam_eval import Deployment
+
+    d = Deployment(parameters)
+    empty = []
+    for logical, resource in d.resources.items():
+        if resource["Type"] == "AWS::IAM::Role" and d.exists(logical):
+            for policy in d.properties(logical).get("Policies", []):
+                if not policy["PolicyDocument"].get("Statement"):
+                    empty.append(f"{logical}: {policy['PolicyName']}")
+    assert not empty, empty

@@ -325,6 +325,7 @@ def write_json(path: Path, value: Any) -> None:
 
 # The deployment the table describes: every optional part on, placeholder names for the parameters.
 TABLE_PARAMETERS = {"AlbName": "ALB_NAME", "AlbHostedZoneId": "ZONE_ID", "AlbDomainName": "DOMAIN",
+                    "AlbRecordZones": "RECORD_ZONE_1,RECORD_ZONE_2", "AlbRecordNames": "RECORD_NAMES",
                     "OperatorEmail": "ops@example.com", "ApiAuthorization": "NONE"}
 
 
@@ -349,10 +350,13 @@ def role_table() -> str:
         "Generated from template.yaml by `python tests/iam_eval.py docs/permissions.md` (the SAM",
         "translation, resolved for a stack named `lightsout` with every optional part deployed);",
         "tests/test_service_rules.py fails when this file and the template differ. ACCOUNT, REGION,",
-        "ALB_NAME, ZONE_ID, DOMAIN, SNAPSHOT_BUCKET and OUTCOMES_BUCKET stand for the account, the",
-        "region, the stack parameters and the buckets the stack creates; `lightsout-<Resource>-…`",
-        "for the names CloudFormation generates. Every function role also has AWS's",
-        "AWSLambdaBasicExecutionRole (write its own logs).",
+        "ALB_NAME, ZONE_ID, DOMAIN, RECORD_ZONE_1, RECORD_ZONE_2 (AlbRecordZones), RECORD_NAMES",
+        "(AlbRecordNames), SNAPSHOT_BUCKET and OUTCOMES_BUCKET stand for the account, the region,",
+        "the stack parameters and the buckets the stack creates; `lightsout-<Resource>-…` for the",
+        "names CloudFormation generates. A statement about ALB_NAME exists only with `AlbName`, one",
+        "conditioned on AUTOSTOP_ENABLE only with `AlbFleet=Enabled`, the RECORD_ZONE ones only with",
+        "both record parameters set. Every function role also has AWS's AWSLambdaBasicExecutionRole",
+        "(write its own logs).",
         "",
         "| role of | statement | actions | resources | condition |",
         "|---|---|---|---|---|",

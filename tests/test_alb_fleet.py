@@ -3,8 +3,7 @@ REAL discover-albs binary) lists them, and the Map runs the per-ALB workflow
 (statemachine/alb-scheduler.asl.json, the seed's states) as a child execution for each, every Task
 served by the real binaries acting on moto. The interpreter is aws-local-stepfunctions (run by
 tests/asl/run.mjs, which runs the `startExecution.sync:2` children too): moto 5.2.5's engine fails
-every nested execution (tests/asl/NOTES.md), and tests/test_second_standin.py runs the fleet
-definition in ministack's engine as well.
+every nested execution (tests/asl/NOTES.md).
 
 The ALBs are made here as a user makes them (boto3 on moto: listeners, a rule, an SNI certificate,
 an attribute, tags), and every assertion reads moto back: which load balancers exist with which
@@ -47,28 +46,32 @@ def local(moto, watch, infra):  # noqa: F811
 
 # --- the account ---------------------------------------------------------------------------------
 
-def make_alb(moto, infra, name: str, tags: dict[str, str], sni: bool = False, target_group: str | None = None) -> str:
+def make_alb(moto, infra, name: str, tags: dict[str, str], sni: bool = False, target_group: str | None = None,
+             https: bool = True) -> str:
     """An ALB as a user makes it: HTTP 80 and HTTPS 443 to the web target group (or
     `target_group`), a /ws* rule on 443, optionally a second (SNI) certificate, an idle timeout of
-    120 s and its `tags` (plus team=<name>)."""
+    120 s and its `tags` (plus team=<name>). `https=False`: HTTP 80 only, with the rule on it."""
     elb = moto.client("elbv2")
     web = target_group or infra["web"]
     arn = elb.create_load_balancer(
         Name=name, Subnets=infra["subnets"], SecurityGroups=[infra["sg"]], Scheme="internet-facing", Type="application",
         Tags=[{"Key": k, "Value": v} for k, v in {**tags, "team": name}.items()],
     )["LoadBalancers"][0]["LoadBalancerArn"]
-    elb.create_listener(LoadBalancerArn=arn, Protocol="HTTP", Port=80, DefaultActions=[{"Type": "forward", "TargetGroupArn": web}])
-    https = elb.create_listener(
-        LoadBalancerArn=arn, Protocol="HTTPS", Port=443, Certificates=[{"CertificateArn": infra["cert"]}],
-        DefaultActions=[{"Type": "forward", "TargetGroupArn": web}],
-    )["Listeners"][0]["ListenerArn"]
+    http = elb.create_listener(LoadBalancerArn=arn, Protocol="HTTP", Port=80,
+                               DefaultActions=[{"Type": "forward", "TargetGroupArn": web}])["Listeners"][0]["ListenerArn"]
+    rule_on = http
+    if https:
+        rule_on = elb.create_listener(
+            LoadBalancerArn=arn, Protocol="HTTPS", Port=443, Certificates=[{"CertificateArn": infra["cert"]}],
+            DefaultActions=[{"Type": "forward", "TargetGroupArn": web}],
+        )["Listeners"][0]["ListenerArn"]
     elb.create_rule(
-        ListenerArn=https, Priority=10, Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/ws*"]}}],
+        ListenerArn=rule_on, Priority=10, Conditions=[{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/ws*"]}}],
         Actions=[{"Type": "forward", "TargetGroupArn": infra["ws"]}],
     )
     if sni:
         extra = moto.client("acm").request_certificate(DomainName=f"{name}.dev.example.com")["CertificateArn"]
-        elb.add_listener_certificates(ListenerArn=https, Certificates=[{"CertificateArn": extra}])
+        elb.add_listener_certificates(ListenerArn=rule_on, Certificates=[{"CertificateArn": extra}])
     elb.modify_load_balancer_attributes(LoadBalancerArn=arn, Attributes=[{"Key": "idle_timeout.timeout_seconds", "Value": "120"}])
     return arn
 
@@ -82,7 +85,7 @@ def lb(moto, name: str) -> dict | None:
     return next((b for b in found if b["LoadBalancerName"] == name), None)
 
 
-def shape(moto, name: str) -> dict | None:
+def shape(moto, name: str, certificates: bool = True) -> dict | None:
     """Everything the workflow must restore exactly, without what a new ALB has anew (ARNs, DNS
     name): scheme, IP type, subnets, security groups, listeners with their default actions,
     certificates and rules, the idle timeout, the tags."""
@@ -93,12 +96,12 @@ def shape(moto, name: str) -> dict | None:
     arn = found["LoadBalancerArn"]
     listeners = {}
     for listener in elb.describe_listeners(LoadBalancerArn=arn)["Listeners"]:
-        certificates = elb.describe_listener_certificates(ListenerArn=listener["ListenerArn"])["Certificates"]
+        certs = elb.describe_listener_certificates(ListenerArn=listener["ListenerArn"])["Certificates"] if certificates else []
         rules = [r for r in elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"] if not r["IsDefault"]]
         listeners[listener["Port"]] = {
             "protocol": listener["Protocol"],
             "default": [a.get("TargetGroupArn") for a in listener["DefaultActions"]],
-            "certificates": sorted(c["CertificateArn"] for c in certificates),
+            "certificates": sorted(c["CertificateArn"] for c in certs),
             "rules": [(r["Priority"], [c["Values"] if "Values" in c else c.get("PathPatternConfig", {}).get("Values")
                                        for c in r["Conditions"]], [a.get("TargetGroupArn") for a in r["Actions"]]) for r in rules],
         }
@@ -288,3 +291,16 @@ def test_the_single_alb_input_and_the_tagged_albs_in_one_run(local, moto, infra)
     assert alb(moto) and record(moto, infra["zone"])["AliasTarget"]["DNSName"].rstrip(".") == alb(moto)["DNSName"]
     # The single ALB carries no opt-in tag: the discovery never lists it as tagged.
     assert "dev-alb" not in result["output"]["awake"]
+
+
+def test_a_discovery_that_fails_is_notified_and_nothing_is_touched(local, moto, infra):
+    make_alb(moto, infra, "kept", {**WORKDAYS, "TZ": "Asia/Seoul"})
+    arn = lb(moto, "kept")["LoadBalancerArn"]
+    moto.client("s3").delete_bucket(Bucket="alb-snapshots")  # the snapshots cannot be listed
+    messages(moto, infra, wait=0)
+    result = local.run_fleet({"now": T2, "discover": True})
+    assert result["status"] == "FAILED" and result["error"] == "AwsError", result
+    assert result["states"] == ["Discover ALBs", "Notify Discovery Failure", "Discovery Failed"], result["states"]
+    assert result["children"] == [] and lb(moto, "kept")["LoadBalancerArn"] == arn
+    [notice] = messages(moto, infra)
+    assert notice["Subject"] == "lightsout: ALB discovery failed" and "NoSuchBucket" in notice["Message"], notice

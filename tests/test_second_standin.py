@@ -449,6 +449,46 @@ def test_a_failing_function_is_notified_through_ministacks_sns(machine, ministac
     assert alb_flow.alb(ministack) is None
 
 
+def test_tagged_albs_through_the_fleet_a_night_and_a_morning_http_only(machine, ministack, infra):
+    """test_alb_fleet's day, shortened to a night and a morning and HTTP only
+    (elbv2.listener_certificates), on ministack: discover-albs lists ministack's load balancers
+    and their tags and its snapshots, the fleet definition's Map runs the per-ALB workflow for
+    each tagged one, and each is read back from ministack: deleted with its record at night,
+    restored exactly in the morning with its record on the new DNS name; the untagged one and
+    the one with unreadable tags are never touched."""
+    import test_alb_fleet as fleet
+
+    tags = {**fleet.WORKDAYS, "TZ": "Asia/Seoul"}
+    for name in ("seoul", "berlin"):
+        zone_tags = {**tags, "TZ": "Europe/Berlin"} if name == "berlin" else tags
+        fleet.make_alb(ministack, infra, name, {**zone_tags, **fleet.with_record(infra, name)}, https=False)
+    untagged = fleet.make_alb(ministack, infra, "untagged", {}, https=False)
+    unreadable = fleet.make_alb(ministack, infra, "unreadable", {**tags, "TIME": "9-25"}, https=False)
+    before = {n: fleet.shape(ministack, n, certificates=False) for n in ("seoul", "berlin", "untagged", "unreadable")}
+
+    def run(now):
+        result = machine.run_fleet({"now": now, "discover": True})
+        assert result["status"] == "SUCCEEDED", result
+        return result["output"], {r["albName"]: r for r in result["output"]["results"]}
+
+    out, by_name = run(fleet.T1)  # both in hours: the records are made
+    assert fleet.steps(by_name) == {"seoul": "RepairRecord", "berlin": "RepairRecord"}, by_name
+    assert [s["albName"] for s in out["skipped"]] == ["unreadable"] and out["untagged"] == 1
+    out, by_name = run(fleet.T3)  # both out of hours
+    assert fleet.steps(by_name) == {"seoul": "Delete", "berlin": "Delete"}, by_name
+    assert fleet.lb(ministack, "seoul") is None and fleet.lb(ministack, "berlin") is None
+    assert fleet.alias(ministack, infra, "seoul") is None and fleet.alias(ministack, infra, "berlin") is None
+    out, by_name = run(fleet.T5)  # both in hours again: restored from their snapshots
+    assert fleet.steps(by_name) == {"seoul": "Create", "berlin": "Create"}, by_name
+    for name in ("seoul", "berlin"):
+        assert fleet.shape(ministack, name, certificates=False) == before[name], name
+        assert fleet.alias(ministack, infra, name) == fleet.dns(ministack, name), name
+    assert fleet.lb(ministack, "untagged")["LoadBalancerArn"] == untagged
+    assert fleet.lb(ministack, "unreadable")["LoadBalancerArn"] == unreadable
+    assert {n: fleet.shape(ministack, n, certificates=False) for n in ("untagged", "unreadable")} == {
+        n: before[n] for n in ("untagged", "unreadable")}
+
+
 # --- canaries: the differences the tests above work around still hold -----------------------------
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import queue
 import statistics
 import subprocess
 import threading
@@ -42,14 +43,22 @@ class FunctionPool:
     function's `{errorType, errorMessage}`, as `cargo lambda watch` answers (the router turns that
     into Lambda's `X-Amz-Function-Error`)."""
 
-    def __init__(self, commands: dict[str, list[str]], env_for: Callable[[int], dict[str, str]], cwd: Path | None, log: Path):
-        self.apis: dict[str, RuntimeApi] = {}
+    def __init__(self, commands: dict[str, list[str]], env_for: Callable[[int], dict[str, str]], cwd: Path | None, log: Path,
+                 copies: int = 1):
+        """`copies`: warm processes per function, each taking one invocation at a time, as Lambda
+        runs concurrent invocations in execution environments of their own."""
+        self.apis: dict[str, queue.Queue[RuntimeApi]] = {}
+        self.all_apis: list[RuntimeApi] = []
         self.procs: list[subprocess.Popen] = []
         self.log = open(log, "ab")
         for name, cmd in commands.items():
-            port = free_port()
-            self.apis[name] = RuntimeApi(port, [])
-            self.procs.append(subprocess.Popen(cmd, env=env_for(port), cwd=cwd, stdout=self.log, stderr=self.log))
+            self.apis[name] = queue.Queue()
+            for _ in range(copies):
+                port = free_port()
+                api = RuntimeApi(port, [])
+                self.apis[name].put(api)
+                self.all_apis.append(api)
+                self.procs.append(subprocess.Popen(cmd, env=env_for(port), cwd=cwd, stdout=self.log, stderr=self.log))
         pool = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -64,10 +73,14 @@ class FunctionPool:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 name = self.path.split("/functions/", 1)[-1].split("/", 1)[0]
-                api = pool.apis.get(name)
-                if api is None:
+                free = pool.apis.get(name)
+                if free is None:
                     return self._send(404, json.dumps({"errorType": "ResourceNotFound", "errorMessage": name}).encode())
-                answer = api.invoke(json.loads(body or b"null"))
+                api = free.get()  # the first free environment; waits while all are busy
+                try:
+                    answer = api.invoke(json.loads(body or b"null"))
+                finally:
+                    free.put(api)
                 self._send(200 if answer["ok"] else 500, answer["body"])
 
             def _send(self, status: int, body: bytes):
@@ -92,7 +105,7 @@ class FunctionPool:
         for p in self.procs:
             p.kill()
             p.wait()
-        for api in self.apis.values():
+        for api in self.all_apis:
             api.stop()
         self.server.shutdown()
         self.server.server_close()

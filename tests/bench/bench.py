@@ -6,9 +6,10 @@ What it measures (see BENCHMARKS.md for a run and how to read it):
    Lambda Runtime API server (runtime_api.py), against moto behind a counting proxy;
 2. peak memory (VmHWM) of each function process;
 3. the size of every release `bootstrap` and of the zip SAM would upload;
-4. the EC2 job at N tagged instances: AWS calls (counted at the HTTP layer), wall time, peak memory.
+4. the EC2 job at N tagged instances: AWS calls (counted at the HTTP layer), wall time, peak memory;
+5. the ALB workflow (one ALB) and the ALB fleet (N tagged ALBs through a night and a morning).
 
-Usage: python tests/bench/bench.py [--parts cold,scale,alb,sizes,profiles] [--sizes 100,1000,10000] [--repeat 5] [--warm 20] [--out bench-results]
+Usage: python tests/bench/bench.py [--parts cold,scale,alb,fleet,pipeline,sizes,profiles] [--fleet-albs 50] [--sizes 100,1000,10000] [--repeat 5] [--warm 20] [--out bench-results]
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 import alb_cycle  # noqa: E402
+import alb_fleet  # noqa: E402
 from counting_proxy import CountingProxy  # noqa: E402
 from harness import ROOT, Moto, _wait_for_port, free_port, image_id  # noqa: E402
 from runtime_api import RuntimeApi  # noqa: E402
@@ -480,6 +482,8 @@ def markdown(results: dict) -> str:
             detail = ", ".join(f"{k} {v}" for k, v in sorted(rc.items()))
             lines.append(f"| {title} | {w['rust'][f'{phase}_s']:.2f} | {w['python'][f'{phase}_s']:.2f} | {w[f'{phase}_ratio']:.3f} | "
                          f"{sum(rc.values())} ({detail}) | {sum(pc.values())} |")
+    if results.get("alb_fleet"):
+        lines += [""] + alb_fleet.markdown(results["alb_fleet"])
     if results.get("pipeline"):
         import pipeline
 
@@ -498,8 +502,9 @@ def markdown(results: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="100,1000,10000")
-    parser.add_argument("--parts", default="cold,scale,alb,pipeline,sizes,profiles",
-                        help="which measurements: cold, scale, alb, pipeline, sizes, profiles")
+    parser.add_argument("--parts", default="cold,scale,alb,fleet,pipeline,sizes,profiles",
+                        help="which measurements: cold, scale, alb, fleet, pipeline, sizes, profiles")
+    parser.add_argument("--fleet-albs", type=int, default=50, help="ALB fleet: tagged ALBs through a night and a morning")
     parser.add_argument("--pipeline-seconds", type=int, default=20, help="SQS pipeline: seconds of wrk load")
     parser.add_argument("--clients", type=int, default=16, help="SQS pipeline: concurrent connections")
     parser.add_argument("--cycles", type=int, default=5, help="ALB workflow cycles per implementation")
@@ -522,7 +527,7 @@ def main() -> None:
         }
         parts = set(args.parts.split(","))
         results["cold_warm"], results["ec2_scale"], results["sizes"], results["profiles"] = [], [], [], []
-        results["alb_workflow"] = results["pipeline"] = None
+        results["alb_workflow"] = results["pipeline"] = results["alb_fleet"] = None
         if "cold" in parts:
             print("cold start / warm / memory:", flush=True)
             results["cold_warm"] = cold_and_warm(moto, proxy, args.repeat, args.warm)
@@ -540,6 +545,17 @@ def main() -> None:
         if "alb" in parts:
             print("ALB workflow through the ASL interpreter:", flush=True)
             results["alb_workflow"] = alb_workflow(args.cycles)
+        if "fleet" in parts:
+            import shutil
+
+            print("ALB fleet through the second ASL interpreter:", flush=True)
+            node = shutil.which("node")
+            if node is None:
+                raise SystemExit("bench: the ALB fleet needs node (tests/asl/run.mjs)")
+            results["alb_fleet"] = alb_fleet.fleet(
+                args.fleet_albs, {n: rust(n) for n in alb_fleet.FUNCTIONS},
+                lambda port: function_env("", port, {"SNAPSHOT_BUCKET": "alb-snapshots"}),
+                lambda url: CountingProxy(free_port(), url), ROOT / ".local", node)
         if "pipeline" in parts:
             import pipeline
 

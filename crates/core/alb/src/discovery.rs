@@ -40,6 +40,93 @@ pub struct Context {
     pub time: Option<String>,
     /// The clock, for the check of each event when the run names no time.
     pub clock: DateTime<Utc>,
+    /// The records tagged ALBs may have (the stack's `AlbRecordZones` and `AlbRecordNames`);
+    /// `None`: not checked (the CLI, a run by hand).
+    pub records: Option<AllowedRecords>,
+}
+
+/// The alias records tagged ALBs may point at themselves, as the Route 53 functions' roles allow
+/// them: a zone of `zones`, a name that one of `names` matches as IAM's `StringLike` matches
+/// Route 53's normalized record name (lower case, no trailing dot, `*` written `\052`; in a
+/// pattern `*` is any run of characters, `?` any one). An ALB whose record tags name anything
+/// else is left out with the reason, rather than failing every night on a refused record change.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllowedRecords {
+    /// Hosted zone ids, bare (`Z0123456789EXAMPLE`).
+    pub zones: Vec<String>,
+    /// Record name patterns (`*.dev.example.com`).
+    pub names: Vec<String>,
+}
+
+impl AllowedRecords {
+    /// From the comma-separated settings (`RECORD_ZONES`, `RECORD_NAMES`); blanks are dropped.
+    pub fn from_lists(zones: &str, names: &str) -> AllowedRecords {
+        let split = |list: &str| {
+            list.split(',')
+                .map(|v| v.trim().trim_start_matches("/hostedzone/").to_string())
+                .filter(|v| !v.is_empty())
+                .collect()
+        };
+        AllowedRecords {
+            zones: split(zones),
+            names: split(names),
+        }
+    }
+
+    /// Why `record` may not be changed by the stack's roles, if it may not.
+    pub fn refusal(&self, record: &crate::AliasRecord) -> Option<String> {
+        let name = record
+            .domain_name
+            .trim_end_matches('.')
+            .to_ascii_lowercase()
+            .replace('*', "\\052");
+        if self.zones.is_empty() || self.names.is_empty() {
+            return Some(format!(
+                "its record {name} is in no zone the stack allows: the stack's AlbRecordZones and \
+                 AlbRecordNames are not both set (or remove its lightsout:domain and \
+                 lightsout:hosted-zone tags)"
+            ));
+        }
+        if !self.zones.iter().any(|z| *z == record.hosted_zone_id) {
+            return Some(format!(
+                "its record's hosted zone {} is not one of the stack's AlbRecordZones ({})",
+                record.hosted_zone_id,
+                self.zones.join(", ")
+            ));
+        }
+        if !self.names.iter().any(|pattern| string_like(pattern, &name)) {
+            return Some(format!(
+                "its record {name} matches none of the stack's AlbRecordNames ({})",
+                self.names.join(", ")
+            ));
+        }
+        None
+    }
+}
+
+/// IAM's `StringLike`: `*` matches any run of characters (none included), `?` any one character,
+/// everything else itself, case-sensitively.
+fn string_like(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    // The classic two-pointer match with backtracking to the last `*`.
+    let (mut i, mut j, mut star, mut mark) = (0, 0, None, 0);
+    while j < t.len() {
+        if i < p.len() && (p[i] == '?' || p[i] == t[j]) {
+            i += 1;
+            j += 1;
+        } else if i < p.len() && p[i] == '*' {
+            star = Some(i);
+            mark = j;
+            i += 1;
+        } else if let Some(s) = star {
+            i = s + 1;
+            mark += 1;
+            j = mark;
+        } else {
+            return false;
+        }
+    }
+    p[i..].iter().all(|c| *c == '*')
 }
 
 /// A load balancer left out, and why.
@@ -173,23 +260,34 @@ fn tag_of<'a>(tags: &'a [crate::snapshot::KeyValue], key: &str) -> Option<&'a st
     tags.iter().find(|t| t.key == key).map(|t| t.value.as_str())
 }
 
-/// Checks `event` as every state will, and lists it or says why not.
+/// Checks `event` as every state will (and its record against the records the stack allows),
+/// and lists it or says why not.
 fn admit(out: &mut Discovered, name: &str, found: Found, event: Value, context: &Context) {
-    match AlbEvent::parse(&event, context.clock) {
-        Ok(_) => {
+    let reason = match AlbEvent::parse(&event, context.clock) {
+        Err(error) => Some(
+            error
+                .message
+                .trim_start_matches("invalid input: ")
+                .to_string(),
+        ),
+        Ok(parsed) => parsed
+            .record
+            .as_ref()
+            .zip(context.records.as_ref())
+            .and_then(|(record, allowed)| allowed.refusal(record)),
+    };
+    match reason {
+        Some(reason) => out.skipped.push(Skipped {
+            alb_name: name.to_string(),
+            reason,
+        }),
+        None => {
             out.albs.push(event);
             match found {
                 Found::Awake => out.awake.push(name.to_string()),
                 Found::Asleep => out.asleep.push(name.to_string()),
             }
         }
-        Err(error) => out.skipped.push(Skipped {
-            alb_name: name.to_string(),
-            reason: error
-                .message
-                .trim_start_matches("invalid input: ")
-                .to_string(),
-        }),
     }
 }
 
@@ -267,6 +365,7 @@ mod tests {
             now: Some("2026-11-25T20:00:00+09:00".into()),
             time: None,
             clock: "2026-11-25T00:00:00Z".parse().unwrap(),
+            records: None,
         }
     }
 
@@ -489,5 +588,75 @@ mod tests {
             .albs
             .iter()
             .all(|e| e["time"] == "2026-11-25T11:00:00Z" && e.get("now").is_none()));
+    }
+
+    #[test]
+    fn string_like_is_iams() {
+        for (pattern, text, matches) in [
+            ("*.dev.example.com", "qa.dev.example.com", true),
+            ("*.dev.example.com", "a.b.dev.example.com", true),
+            ("*.dev.example.com", "dev.example.com", false),
+            ("*.dev.example.com", "\\052.dev.example.com", true),
+            ("dev.example.com", "dev.example.com", true),
+            ("dev.example.com", "dev.example.co", false),
+            ("qa?.example.com", "qa1.example.com", true),
+            ("qa?.example.com", "qa.example.com", false),
+            ("*", "", true),
+            ("a*b*c", "aXXbYYc", true),
+            ("a*b*c", "aXXbYY", false),
+            ("", "a", false),
+        ] {
+            assert_eq!(string_like(pattern, text), matches, "{pattern} / {text}");
+        }
+    }
+
+    #[test]
+    fn an_alb_whose_record_the_stack_may_not_change_is_left_out_with_the_reason() {
+        let record = |domain: &str, zone: &str| {
+            [
+                ("lightsout:domain", domain.to_string()),
+                ("lightsout:hosted-zone", zone.to_string()),
+            ]
+        };
+        let with = |name: &str, extra: [(&str, String); 2]| {
+            let mut alb = live(name, &[ON, HOURS]);
+            alb.tags.extend(extra.map(|(k, v)| (k.to_string(), v)));
+            alb
+        };
+        let albs = [
+            with("ok", record("qa.dev.example.com", "Z0ALLOWED")),
+            with("zone", record("qa.dev.example.com", "Z0OTHER")),
+            with("name", record("www.example.com", "Z0ALLOWED")),
+            live("none", &[ON, HOURS]),
+        ];
+        let mut context = context();
+        context.records = Some(AllowedRecords::from_lists(
+            " /hostedzone/Z0ALLOWED ,",
+            "*.dev.example.com,dev.example.com",
+        ));
+        let found = discover(&albs, &[], &context);
+        assert_eq!(found.awake, ["none", "ok"]);
+        let reasons: Vec<(&str, &str)> = found
+            .skipped
+            .iter()
+            .map(|s| (s.alb_name.as_str(), s.reason.as_str()))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                ("name", "its record www.example.com matches none of the stack's AlbRecordNames (*.dev.example.com, dev.example.com)"),
+                ("zone", "its record's hosted zone Z0OTHER is not one of the stack's AlbRecordZones (Z0ALLOWED)"),
+            ]
+        );
+        // A stack that allows no record leaves out every ALB with record tags, and says how.
+        context.records = Some(AllowedRecords::from_lists("", ""));
+        let found = discover(&albs, &[], &context);
+        assert_eq!(found.awake, ["none"]);
+        assert!(found.skipped.iter().all(|s| s
+            .reason
+            .contains("AlbRecordZones and AlbRecordNames are not both set")));
+        // Unchecked (the CLI): every one is listed.
+        context.records = None;
+        assert_eq!(discover(&albs, &[], &context).albs.len(), 4);
     }
 }

@@ -145,6 +145,7 @@ fn context() -> Context {
         now: None,
         time: Some("2026-11-25T11:00:00Z".into()),
         clock: clock(),
+        records: None,
     }
 }
 

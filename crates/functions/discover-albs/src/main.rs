@@ -7,13 +7,17 @@
 //! `discover` (default true), whether to look for ALBs by their tags at all. Answers with
 //! [`Discovered`] (`albs`, `awake`, `asleep`, `skipped` with each reason, `untagged`), decided by
 //! `lightsout_alb::discovery`. It changes nothing. Counts `AlbsFound` and `AlbsSkipped`.
+//!
+//! Settings: `SNAPSHOT_BUCKET` (required), `SCHEDULE_TIMEZONE` (default Asia/Seoul),
+//! `RECORD_ZONES` and `RECORD_NAMES` (the records the stack's roles may change; an ALB whose
+//! record tags name another is left out with the reason; neither set: not checked).
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use lambda_runtime::Error;
 use serde_json::Value;
 
-use lightsout_alb::discovery::{discover, with_single, Context, Discovered};
+use lightsout_alb::discovery::{discover, with_single, AllowedRecords, Context, Discovered};
 use lightsout_alb::ports::{Albs, Snapshots};
 use lightsout_alb::{AlbError, ErrorKind};
 use lightsout_elbv2::Elbv2;
@@ -36,6 +40,9 @@ struct Settings {
     snapshot_bucket: String,
     /// `SCHEDULE_TIMEZONE`: the zone of a load balancer without a `TZ` tag.
     default_zone: Tz,
+    /// `RECORD_ZONES` and `RECORD_NAMES` (comma-separated; the stack's `AlbRecordZones` and
+    /// `AlbRecordNames`): the records tagged ALBs may have. Neither set: not checked.
+    records: Option<AllowedRecords>,
 }
 
 impl Settings {
@@ -52,9 +59,17 @@ impl Settings {
                 format!("setting SCHEDULE_TIMEZONE: `{name}` is not an IANA time zone such as Asia/Seoul")
             })?,
         };
+        let records = match (get("RECORD_ZONES"), get("RECORD_NAMES")) {
+            (None, None) => None,
+            (zones, names) => Some(AllowedRecords::from_lists(
+                &zones.unwrap_or_default(),
+                &names.unwrap_or_default(),
+            )),
+        };
         Ok(Settings {
             snapshot_bucket,
             default_zone,
+            records,
         })
     }
 }
@@ -124,6 +139,7 @@ async fn handle(
             now,
             time,
             clock,
+            records: settings.records.clone(),
         };
         discover(&live, &stored, &context)
     } else {
@@ -184,6 +200,7 @@ mod tests {
         Settings {
             snapshot_bucket: "lightsout-snapshots".into(),
             default_zone: DEFAULT_ZONE,
+            records: None,
         }
     }
 
@@ -318,8 +335,23 @@ mod tests {
             Settings::from_lookup(env(&[("SNAPSHOT_BUCKET", "b-1")])).unwrap(),
             Settings {
                 snapshot_bucket: "b-1".into(),
-                default_zone: DEFAULT_ZONE
+                default_zone: DEFAULT_ZONE,
+                records: None,
             }
+        );
+        let records = Settings::from_lookup(env(&[
+            ("SNAPSHOT_BUCKET", "b-1"),
+            ("RECORD_ZONES", "Z0A,Z0B"),
+            ("RECORD_NAMES", ""),
+        ]))
+        .unwrap()
+        .records;
+        assert_eq!(
+            records,
+            Some(AllowedRecords {
+                zones: vec!["Z0A".into(), "Z0B".into()],
+                names: vec![],
+            })
         );
         assert!(Settings::from_lookup(env(&[]))
             .unwrap_err()

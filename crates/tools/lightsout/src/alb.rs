@@ -178,6 +178,8 @@ pub async fn run_account(
         now: Some(rfc(now)),
         time: None,
         clock,
+        // The stack's record parameters are not known here: records are not checked.
+        records: None,
     };
     let found = discover(&live, &stored, &context);
     let mut albs = Vec::new();

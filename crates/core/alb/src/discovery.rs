@@ -87,7 +87,7 @@ impl AllowedRecords {
                  lightsout:hosted-zone tags)"
             ));
         }
-        if !self.zones.iter().any(|z| *z == record.hosted_zone_id) {
+        if !self.zones.contains(&record.hosted_zone_id) {
             return Some(format!(
                 "its record's hosted zone {} is not one of the stack's AlbRecordZones ({})",
                 record.hosted_zone_id,

@@ -272,7 +272,9 @@ async function main () {
 
 main().then(
   // A Task that timed out may leave its invocation running (as in AWS); nothing waits for it.
-  () => process.exit(0),
+  // stdout to a pipe is written asynchronously: exiting at once would cut the result off at 64 KB,
+  // so the exit waits until everything written before it is out.
+  () => process.stdout.write('', () => process.exit(0)),
   (err) => {
     process.stderr.write(`${err && err.stack ? err.stack : err}\n`)
     process.exit(2)

@@ -24,7 +24,7 @@ from alb_cycle import ACCOUNT, FunctionPool
 from harness import REGION, ROOT, Moto
 
 FUNCTIONS = ["discover-albs", "check-existing-alb", "create-alb", "delete-alb", "create-route53-record", "delete-route53-record"]
-DAY = "2026-11-25T08:30:00+09:00"  # in hours: the warm-up run, which makes the records
+DAY = "2026-11-25T17:30:00+09:00"  # in hours: the warm-up run, which makes the records
 NIGHT = "2026-11-25T20:00:00+09:00"
 MORNING = "2026-11-26T10:00:00+09:00"
 CHILD = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:alb"

@@ -74,6 +74,19 @@ pub struct Report {
     pub tag_failed: Vec<TagFailed>,
 }
 
+impl Report {
+    /// Adds what `part` (one region's run, from a copy of this report's header) found.
+    pub fn absorb(&mut self, part: Report) {
+        self.started.extend(part.started);
+        self.stopped.extend(part.stopped);
+        self.unchanged += part.unchanged;
+        self.skipped.extend(part.skipped);
+        self.failed.extend(part.failed);
+        self.start_did_not_hold.extend(part.start_did_not_hold);
+        self.tag_failed.extend(part.tag_failed);
+    }
+}
+
 /// An instance started or stopped.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]

@@ -84,3 +84,14 @@ def test_alb_workflow_is_deployed_for_the_fleet_the_single_alb_or_both():
     schedules = {k for k, v in translate(ALB).items() if v["Type"] == "AWS::Scheduler::Schedule"}
     assert any(k.startswith("AlbFleetStateMachine") for k in schedules), schedules
     assert not any(k.startswith("AlbSchedulerStateMachine") for k in schedules), schedules
+
+
+def test_the_default_schedule_is_the_one_lightsout_check_assumes():
+    """`lightsout check` compares windows with the runs of the stack's default ScheduleExpression
+    (lightsout_schedule::cadence::DEFAULT_EXPRESSION): the two must be the same expression."""
+    import re
+
+    template = yaml_parse((ROOT / "template.yaml").read_text())
+    source = (ROOT / "crates" / "core" / "schedule" / "src" / "cadence.rs").read_text()
+    [constant] = re.findall(r'pub const DEFAULT_EXPRESSION: &str = "([^"]+)";', source)
+    assert template["Parameters"]["ScheduleExpression"]["Default"] == constant

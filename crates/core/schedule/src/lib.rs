@@ -4,6 +4,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cadence;
 pub mod charset;
 pub mod days;
 pub mod decision;

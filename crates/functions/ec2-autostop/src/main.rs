@@ -1,5 +1,5 @@
 //! `ec2-autostop`: starts and stops every EC2 instance tagged `AUTOSTOP_ENABLE=true` as its `DAY`,
-//! `TIME` and `TZ` tags say. Triggered hourly by EventBridge Scheduler; the tags are in docs/tags.md,
+//! `TIME` and `TZ` tags say. Triggered every 15 minutes by EventBridge Scheduler (the stack's default); the tags are in docs/tags.md,
 //! the event and the report in docs/ec2-autostop.md.
 
 use lambda_runtime::Error;

@@ -8,6 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 
+use chrono_tz::Tz;
+use lightsout_schedule::cadence::{Cadence, DEFAULT_EXPRESSION};
 use lightsout_schedule::charset::{self, Refusal};
 use lightsout_schedule::policy::{
     TAG_ASG, TAG_DAY, TAG_ENABLE, TAG_HIBERNATE, TAG_HOLD_UNTIL, TAG_MODE, TAG_SKIP_DATES,
@@ -95,10 +97,12 @@ pub fn split_tags(list: &str) -> Result<Vec<(String, String)>, Usage> {
     Ok(pairs)
 }
 
-/// Runs `check` on `tags` at `now`; `settings` gives the default zone and stack-wide skip dates.
+/// Runs `check` on `tags` at `now`; `settings` gives the default zone and stack-wide skip dates,
+/// `cadence` when the function runs (what the start and stop times really are).
 pub fn run(
     mut tags: BTreeMap<String, String>,
     settings: &Settings,
+    cadence: &Cadence,
     now: DateTime<Utc>,
     ascii: bool,
 ) -> Outcome {
@@ -137,13 +141,14 @@ pub fn run(
         ))
         }
     };
-    Outcome::Ok(explain(&tags, &policy, settings, now, ascii))
+    Outcome::Ok(explain(&tags, &policy, settings, cadence, now, ascii))
 }
 
 fn explain(
     tags: &BTreeMap<String, String>,
     policy: &Policy,
     settings: &Settings,
+    cadence: &Cadence,
     now: DateTime<Utc>,
     ascii: bool,
 ) -> String {
@@ -254,6 +259,13 @@ fn explain(
         Duration::days(HORIZON_DAYS),
         &[("Next start:", next_start), ("Next stop:", next_stop)],
     ));
+    out.push_str(&under_cadence(
+        cadence,
+        now,
+        zone,
+        (next_start, next_stop),
+        on,
+    ));
     out.push('\n');
 
     let style = Style {
@@ -268,6 +280,59 @@ fn explain(
         style,
         on,
     ));
+    out
+}
+
+/// When the function really acts on the tags' next start and stop: at the first run of `cadence`
+/// at or after each. Said when that differs from the tags' own times, with a warning; and when a
+/// window holds no run at all (the instance would never be started in it).
+fn under_cadence(
+    cadence: &Cadence,
+    now: DateTime<Utc>,
+    zone: Tz,
+    ideal: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+    on: impl Fn(DateTime<Utc>) -> bool,
+) -> String {
+    let horizon = Duration::days(HORIZON_DAYS);
+    let expression = cadence.expression();
+    let Some(runs) = cadence.runs(now, now + horizon) else {
+        let every = cadence
+            .longest_wait(now, now + horizon)
+            .map_or(0, |d| d.num_minutes());
+        return format!(
+            "Under `{expression}` the function runs every {} from when its schedule was made: each \
+             start and stop comes up to that long after the times above.\n",
+            text::from_now(every).trim_start_matches("in ")
+        );
+    };
+    let real = timeline::next_changes_at(now, runs, &on);
+    if real == ideal {
+        return format!(
+            "The schedule `{expression}` ({zone}) runs at these times: the function acts then.\n"
+        );
+    }
+    let mut out = format!(
+        "Under the schedule `{expression}` ({zone}) the function acts at its next run after each:\n"
+    );
+    out.push_str(&timeline::next_lines(
+        now,
+        zone,
+        horizon,
+        &[("  Starts:", real.0), ("  Stops:", real.1)],
+    ));
+    let missed = ideal.0.is_some() && real.0.is_none();
+    out.push_str(&if missed {
+        format!(
+            "warning: no run of `{expression}` falls inside the window, so the instance is never \
+             started; run the schedule more often (the stack's default is `{DEFAULT_EXPRESSION}`)\n"
+        )
+    } else {
+        format!(
+            "warning: the window's minutes fall between the runs of `{expression}`; run it at \
+             least as often as the window's minutes (the stack's default is \
+             `{DEFAULT_EXPRESSION}`, every 15 minutes) or write the window in its runs' times\n"
+        )
+    });
     out
 }
 
@@ -382,11 +447,16 @@ mod tests {
     }
 
     fn check(tags: &[(&str, &str)], now: &str) -> Outcome {
+        run_under(tags, DEFAULT_EXPRESSION, now)
+    }
+
+    fn run_under(tags: &[(&str, &str)], expression: &str, now: &str) -> Outcome {
         let tags = tags
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        run(tags, &settings(), at(now), true)
+        let cadence = Cadence::parse(expression, settings().default_zone).unwrap();
+        run(tags, &settings(), &cadence, at(now), true)
     }
 
     #[test]
@@ -444,6 +514,64 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("토  11-28  ........................\n"));
+    }
+
+    #[test]
+    fn says_when_the_schedule_really_acts_and_warns_of_minutes_between_runs() {
+        let tags = [("DAY", "mon-fri"), ("TIME", "09:30~18:00")];
+        let Outcome::Ok(out) = check(&tags, "2026-11-25T20:00:00+09:00") else {
+            panic!()
+        };
+        assert!(
+            out.contains("Next start: Thu 2026-11-26 09:30 (in 13 h 30 min)\n"),
+            "{out}"
+        );
+        assert!(out.contains(
+            "The schedule `cron(0/15 * * * ? *)` (Asia/Seoul) runs at these times: the function acts then.\n"
+        ), "{out}");
+        assert!(!out.contains("warning"), "{out}");
+        let Outcome::Ok(out) = run_under(&tags, "cron(0 * * * ? *)", "2026-11-25T20:00:00+09:00")
+        else {
+            panic!()
+        };
+        assert!(
+            out.contains("Next start: Thu 2026-11-26 09:30 (in 13 h 30 min)\n"),
+            "{out}"
+        );
+        assert!(out.contains("Under the schedule `cron(0 * * * ? *)` (Asia/Seoul) the function acts at its next run after each:\n"), "{out}");
+        assert!(
+            out.contains("  Starts: Thu 2026-11-26 10:00 (in 14 h)\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("  Stops:  Thu 2026-11-26 18:00 (in 22 h)\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains(
+                "warning: the window's minutes fall between the runs of `cron(0 * * * ? *)`"
+            ),
+            "{out}"
+        );
+        // A window no run falls in: never started.
+        let Outcome::Ok(out) = run_under(
+            &[("TIME", "09:10~09:50")],
+            "cron(0 * * * ? *)",
+            "2026-11-25T20:00:00+09:00",
+        ) else {
+            panic!()
+        };
+        assert!(out.contains("  Starts: none within 14 days\n"), "{out}");
+        assert!(
+            out.contains("warning: no run of `cron(0 * * * ? *)` falls inside the window"),
+            "{out}"
+        );
+        // A rate schedule has no known instants: how late it can be.
+        let Outcome::Ok(out) = run_under(&tags, "rate(30 minutes)", "2026-11-25T20:00:00+09:00")
+        else {
+            panic!()
+        };
+        assert!(out.contains("Under `rate(30 minutes)` the function runs every 30 min from when its schedule was made"), "{out}");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::process::ExitCode;
 use chrono::{DateTime, Utc};
 use clap::{Args, Parser, Subcommand};
 
-use lightsout_schedule::Settings;
+use lightsout_schedule::{cadence, Settings};
 
 /// Exit codes; the same table is in `--help`.
 pub const EXIT_OK: u8 = 0;
@@ -102,6 +102,7 @@ Examples:
   lightsout check 22~2                         # one value: TIME, every day
   lightsout check --tags 'DAY=월-금,TIME=9~12,13~18,AUTOSTOP_MODE=stop-only'
   lightsout check 금 22~2 --at 2026-11-27T23:00:00+09:00 --ascii
+  lightsout check mon-fri 09:30~18:00 --schedule 'cron(0 * * * ? *)'   # hourly: starts at 10:00
 
 Exit codes: 0 valid, 1 invalid tags, 2 usage.";
 
@@ -163,6 +164,11 @@ struct CheckArgs {
     /// Draw the timeline with ASCII characters only.
     #[arg(long)]
     ascii: bool,
+    /// When ec2-autostop runs (the stack's ScheduleExpression, in SCHEDULE_TIMEZONE): the times
+    /// it really acts are shown and compared with the tags'. Default: SCHEDULE_EXPRESSION, else
+    /// the stack's default, every 15 minutes.
+    #[arg(long, value_name = "EXPRESSION")]
+    schedule: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -244,9 +250,18 @@ fn run(cli: Cli) -> Outcome {
                 Ok(tags) => tags,
                 Err(usage) => return Outcome::Usage(usage),
             };
+            let expression = args
+                .schedule
+                .or_else(|| std::env::var("SCHEDULE_EXPRESSION").ok())
+                .unwrap_or_else(|| cadence::DEFAULT_EXPRESSION.to_string());
+            let cadence = match cadence::Cadence::parse(&expression, settings.default_zone) {
+                Ok(c) => c,
+                Err(e) => return Outcome::Usage(Usage(format!("--schedule: {e}"))),
+            };
             check::run(
                 tags,
                 &settings,
+                &cadence,
                 args.at.unwrap_or_else(Utc::now),
                 args.ascii,
             )

@@ -187,18 +187,31 @@ pub fn next_changes(
         .with_second(0)
         .and_then(|t| t.with_nanosecond(0))
         .unwrap_or(now);
+    let minutes = (1..=horizon.num_minutes()).map(|m| start + Duration::minutes(m));
+    next_changes_at(now, minutes, on)
+}
+
+/// The first of `instants` (ascending, after `now`) at which `on` differs from what it was at
+/// `now` and the last instant before, turning on and turning off: what a function that decides
+/// only at those instants does (every minute: the tags' own times; the schedule's runs: when the
+/// function acts).
+pub fn next_changes_at(
+    now: DateTime<Utc>,
+    instants: impl IntoIterator<Item = DateTime<Utc>>,
+    on: impl Fn(DateTime<Utc>) -> bool,
+) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
     let (mut next_on, mut next_off) = (None, None);
     let mut state = on(now);
-    let mut minute = 1;
-    while minute <= horizon.num_minutes() && (next_on.is_none() || next_off.is_none()) {
-        let instant = start + Duration::minutes(minute);
+    for instant in instants {
+        if next_on.is_some() && next_off.is_some() {
+            break;
+        }
         let now_on = on(instant);
         if now_on != state {
             let slot = if now_on { &mut next_on } else { &mut next_off };
             slot.get_or_insert(instant);
             state = now_on;
         }
-        minute += 1;
     }
     (next_on, next_off)
 }

@@ -145,12 +145,19 @@ def test_plan_table_in_two_regions(cli, moto, ec2):
         f"Plan for Wed 2026-11-25 10:00 Asia/Seoul (2026-11-25T01:00:00Z), {REGION}, us-east-1: "
         "nothing is changed."
     )
-    assert lines[2].split() == ["INSTANCE", "REGION", "NAME", "STATE", "WANTED", "ACTION", "REASON"]
-    row = {line.split()[0]: line.split()[:6] for line in lines[3:5]}
-    assert row[seoul] == [seoul, REGION, "web-dev", "stopped", "running", "start"]
+    assert lines[2].split() == ["INSTANCE", "REGION", "NAME", "STATE", "WANTED", "ACTION", "NEXT", "REASON"]
+    row = {line.split()[0]: line.split()[:11] for line in lines[3:5]}
+    # Started now; stopped at the end of its window (19:00), the stack's default schedule's run then.
+    assert row[seoul] == [seoul, REGION, "web-dev", "stopped", "running", "start", "stop", "Wed", "11-25", "19:00", "KST"]
     # 20:00 on Tuesday in New York: outside 9~18 there, and it is running.
-    assert row[virginia] == [virginia, "us-east-1", "-", "running", "stopped", "stop"]
-    assert lines[-1] == "1 to start, 1 to stop, 0 left as they are, 0 skipped."
+    assert row[virginia] == [virginia, "us-east-1", "-", "running", "stopped", "stop", "start", "Wed", "11-25", "09:00", "EST"]
+    assert lines[-2] == "1 to start, 1 to stop, 0 left as they are, 0 skipped."
+    assert lines[-1].startswith("NEXT: the run of `cron(0/15 * * * ? *)` (Asia/Seoul)")
+    # Under an hourly schedule, a window written in minutes acts at the next full hour.
+    launch(ec2, managed(Name="late", TIME="10:30~18:00"))
+    hourly = run(cli, "plan", "--at", MORNING, "--schedule", "cron(0 * * * ? *)", "--json", endpoint=moto.url)
+    [late] = [i for i in json.loads(hourly.stdout)["instances"] if i["name"] == "late"]
+    assert late["action"] == "stop" and late["next"] == {"action": "start", "at": "2026-11-25T02:00:00Z"}, late
     assert states(ec2)[seoul] == "stopped"
     assert states(moto.client("ec2", "us-east-1"))[virginia] == "running"
 

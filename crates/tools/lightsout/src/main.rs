@@ -185,6 +185,10 @@ struct PlanArgs {
     /// Print JSON for scripts instead of a table.
     #[arg(long)]
     json: bool,
+    /// When ec2-autostop runs (the stack's ScheduleExpression, in SCHEDULE_TIMEZONE), for the
+    /// NEXT column. Default: SCHEDULE_EXPRESSION, else the stack's default, every 15 minutes.
+    #[arg(long, value_name = "EXPRESSION")]
+    schedule: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -234,6 +238,16 @@ fn settings(names: &[&str], overrides: &[(&str, Option<String>)]) -> Result<Sett
     .map_err(|e| Usage(e.to_string()))
 }
 
+/// When the function runs: `--schedule`, else SCHEDULE_EXPRESSION, else the stack's default, in
+/// the settings' zone (the stack's ScheduleTimezone).
+fn schedule(given: Option<String>, settings: &Settings) -> Result<cadence::Cadence, Usage> {
+    let expression = given
+        .or_else(|| std::env::var("SCHEDULE_EXPRESSION").ok())
+        .unwrap_or_else(|| cadence::DEFAULT_EXPRESSION.to_string());
+    cadence::Cadence::parse(&expression, settings.default_zone)
+        .map_err(|e| Usage(format!("--schedule: {e}")))
+}
+
 fn run(cli: Cli) -> Outcome {
     match cli.command {
         Command::Check(args) => {
@@ -250,13 +264,9 @@ fn run(cli: Cli) -> Outcome {
                 Ok(tags) => tags,
                 Err(usage) => return Outcome::Usage(usage),
             };
-            let expression = args
-                .schedule
-                .or_else(|| std::env::var("SCHEDULE_EXPRESSION").ok())
-                .unwrap_or_else(|| cadence::DEFAULT_EXPRESSION.to_string());
-            let cadence = match cadence::Cadence::parse(&expression, settings.default_zone) {
+            let cadence = match schedule(args.schedule, &settings) {
                 Ok(c) => c,
-                Err(e) => return Outcome::Usage(Usage(format!("--schedule: {e}"))),
+                Err(usage) => return Outcome::Usage(usage),
             };
             check::run(
                 tags,
@@ -279,8 +289,13 @@ fn run(cli: Cli) -> Outcome {
                 Ok(s) => s,
                 Err(usage) => return Outcome::Usage(usage),
             };
+            let cadence = match schedule(args.schedule.clone(), &settings) {
+                Ok(c) => c,
+                Err(usage) => return Outcome::Usage(usage),
+            };
             block_on(plan::run(
                 &settings,
+                &cadence,
                 args.at.unwrap_or_else(Utc::now),
                 args.json,
             ))

@@ -4,12 +4,14 @@
 //! same paging) and each is decided by the same `lightsout_schedule::assess` the function acts
 //! on; only the printing is here.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde::Serialize;
 
 use lightsout_ec2::{Ec2, Instances, Selector};
+use lightsout_schedule::cadence::Cadence;
 use lightsout_schedule::{
-    assess, Action, Assessment, Instance, InstanceState, LocalMoment, Settings,
+    assess, classify, plan, Action, Assessment, Classification, Instance, InstanceState,
+    LocalMoment, Settings,
 };
 use lightsout_sdk::{AwsError, CallLimits};
 
@@ -33,9 +35,73 @@ pub struct Row {
     pub hibernate: bool,
     /// The reason the function's report gives.
     pub reason: String,
+    /// What the function does next, after this run, and at which of its runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<Next>,
     /// Skipped because a tag cannot be read.
     #[serde(skip)]
     pub bad_tags: bool,
+}
+
+/// The next start or stop of an instance: at the first run of the schedule at which its tags
+/// want it changed (after what this run does).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct Next {
+    /// start or stop.
+    pub action: &'static str,
+    /// The run, RFC 3339 in UTC.
+    pub at: String,
+    /// The run in the instance's own zone, for the table: `Thu 10:00 KST`.
+    #[serde(skip)]
+    pub local: String,
+}
+
+/// How far ahead the next start or stop is looked for.
+const NEXT_HORIZON_DAYS: i64 = 7;
+
+/// When the function runs, from `now` on: the schedule's runs, or every minute for a rate
+/// schedule (whose instants are not known: the table then says so).
+pub fn runs(cadence: &Cadence, now: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    let until = now + Duration::days(NEXT_HORIZON_DAYS);
+    cadence.runs(now, until).unwrap_or_else(|| {
+        (1..=NEXT_HORIZON_DAYS * 24 * 60)
+            .map(|m| now + Duration::minutes(m))
+            .collect()
+    })
+}
+
+/// The first of `runs` at which the function would start or stop `instance`, once this run has
+/// done `action`.
+fn next_action(
+    instance: &Instance,
+    action: Action,
+    settings: &Settings,
+    runs: &[DateTime<Utc>],
+) -> Option<Next> {
+    let Classification::Managed(policy) = classify(&instance.tags, settings.default_zone) else {
+        return None;
+    };
+    let state = match (action, instance.state) {
+        (Action::Start, _) | (_, InstanceState::Pending) => InstanceState::Running,
+        (Action::Stop, _) | (_, InstanceState::Stopping) => InstanceState::Stopped,
+        (Action::Leave, state) => state,
+    };
+    runs.iter().find_map(|run| {
+        let name = match plan(&policy, state, *run, &settings.holidays).action {
+            Action::Start => "start",
+            Action::Stop => "stop",
+            Action::Leave => return None,
+        };
+        Some(Next {
+            action: name,
+            at: run.to_rfc3339_opts(SecondsFormat::Secs, true),
+            local: run
+                .with_timezone(&policy.schedule.zone)
+                .format("%a %m-%d %H:%M %Z")
+                .to_string(),
+        })
+    })
 }
 
 /// A region that could not be listed.
@@ -62,6 +128,8 @@ pub struct Summary {
 pub struct PlanReport {
     pub decision_time: String,
     pub default_timezone: String,
+    /// The schedule expression the next starts and stops are found under.
+    pub schedule: String,
     pub regions: Vec<String>,
     pub instances: Vec<Row>,
     pub summary: Summary,
@@ -79,15 +147,18 @@ fn state_name(state: InstanceState) -> &'static str {
 }
 
 /// The plan row of one listed instance; `None` for an unmanaged one (never shown, never touched).
+/// `runs`: the function's runs after `now` (see [`runs`]), for the next start or stop.
 pub fn row(
     instance: &Instance,
     region: &str,
     settings: &Settings,
     now: DateTime<Utc>,
+    runs: &[DateTime<Utc>],
 ) -> Option<Row> {
-    let (wanted, action, hibernate, reason, bad_tags) = match assess(instance, settings, now) {
+    let (wanted, action, hibernate, reason, bad_tags, next) = match assess(instance, settings, now)
+    {
         Assessment::Unmanaged => return None,
-        Assessment::Skipped { reason, bad_tags } => (None, "skip", false, reason, bad_tags),
+        Assessment::Skipped { reason, bad_tags } => (None, "skip", false, reason, bad_tags, None),
         Assessment::Decided {
             plan, hibernate, ..
         } => {
@@ -102,6 +173,7 @@ pub fn row(
                 hibernate && plan.action == Action::Stop,
                 plan.reason,
                 false,
+                next_action(instance, plan.action, settings, runs),
             )
         }
     };
@@ -114,6 +186,7 @@ pub fn row(
         action,
         hibernate,
         reason,
+        next,
         bad_tags,
     })
 }
@@ -121,16 +194,24 @@ pub fn row(
 /// What one region's listing gave: its managed instances, or why they could not be listed.
 pub type Listing = (String, Result<Vec<Instance>, AwsError>);
 
-/// Decides for each listed instance, region by region.
-pub fn build(listings: Vec<Listing>, settings: &Settings, now: DateTime<Utc>) -> PlanReport {
+/// Decides for each listed instance, region by region; `cadence` says when the function runs.
+pub fn build(
+    listings: Vec<Listing>,
+    settings: &Settings,
+    cadence: &Cadence,
+    now: DateTime<Utc>,
+) -> PlanReport {
+    let runs = runs(cadence, now);
     let mut instances = Vec::new();
     let mut failed = Vec::new();
     let regions = listings.iter().map(|(region, _)| region.clone()).collect();
     for (region, listed) in listings {
         match listed {
-            Ok(listed) => {
-                instances.extend(listed.iter().filter_map(|i| row(i, &region, settings, now)))
-            }
+            Ok(listed) => instances.extend(
+                listed
+                    .iter()
+                    .filter_map(|i| row(i, &region, settings, now, &runs)),
+            ),
             Err(e) => failed.push(Failure {
                 region,
                 error_code: e.code,
@@ -149,6 +230,7 @@ pub fn build(listings: Vec<Listing>, settings: &Settings, now: DateTime<Utc>) ->
     PlanReport {
         decision_time: now.to_rfc3339_opts(SecondsFormat::Secs, true),
         default_timezone: settings.default_zone.to_string(),
+        schedule: cadence.expression().to_string(),
         regions,
         instances,
         summary,
@@ -173,7 +255,7 @@ pub fn render(report: &PlanReport, now: DateTime<Utc>, settings: &Settings) -> S
         if several {
             header.push("REGION");
         }
-        header.extend(["NAME", "STATE", "WANTED", "ACTION", "REASON"]);
+        header.extend(["NAME", "STATE", "WANTED", "ACTION", "NEXT", "REASON"]);
         let rows: Vec<Vec<String>> = report
             .instances
             .iter()
@@ -191,6 +273,9 @@ pub fn render(report: &PlanReport, now: DateTime<Utc>, settings: &Settings) -> S
                     } else {
                         r.action.into()
                     },
+                    r.next
+                        .as_ref()
+                        .map_or_else(|| "-".into(), |n| format!("{} {}", n.action, n.local)),
                     r.reason.clone(),
                 ]);
                 cells
@@ -203,11 +288,28 @@ pub fn render(report: &PlanReport, now: DateTime<Utc>, settings: &Settings) -> S
         "\n{} to start, {} to stop, {} left as they are, {} skipped.\n",
         s.start, s.stop, s.leave, s.skip
     ));
+    if !report.instances.is_empty() {
+        out.push_str(&format!(
+            "NEXT: the run of `{}` ({zone}) at which the function starts or stops it next, \
+             within {NEXT_HORIZON_DAYS} days{}.\n",
+            report.schedule,
+            if report.schedule.starts_with("rate(") {
+                " (a rate schedule runs from when it was made: up to one interval later)"
+            } else {
+                ""
+            }
+        ));
+    }
     out
 }
 
 /// `lightsout plan`.
-pub async fn run(settings: &Settings, now: DateTime<Utc>, json: bool) -> Outcome {
+pub async fn run(
+    settings: &Settings,
+    cadence: &Cadence,
+    now: DateTime<Utc>,
+    json: bool,
+) -> Outcome {
     let config = lightsout_sdk::aws_config(CallLimits::BULK).await;
     let Some(clients) = Ec2::regional(&config, &settings.regions, settings.page_size) else {
         return Outcome::Usage(Usage(
@@ -219,7 +321,7 @@ pub async fn run(settings: &Settings, now: DateTime<Utc>, json: bool) -> Outcome
         let listed = ec2.instances(&Selector::Managed).await;
         listings.push((ec2.region().to_string(), listed));
     }
-    let report = build(listings, settings, now);
+    let report = build(listings, settings, cadence, now);
     finish(&report, now, settings, json)
 }
 
@@ -264,6 +366,7 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// A region whose listing is given.
+    #[derive(Clone)]
     struct Listed {
         region: &'static str,
         instances: Result<Vec<Instance>, AwsError>,
@@ -295,11 +398,16 @@ mod tests {
     }
 
     fn plan(regions: &[Listed]) -> PlanReport {
+        plan_under(regions, lightsout_schedule::cadence::DEFAULT_EXPRESSION)
+    }
+
+    fn plan_under(regions: &[Listed], expression: &str) -> PlanReport {
         let listings = regions
             .iter()
             .map(|r| (r.region.to_string(), r.instances.clone()))
             .collect();
-        build(listings, &settings(), now())
+        let cadence = Cadence::parse(expression, settings().default_zone).unwrap();
+        build(listings, &settings(), &cadence, now())
     }
 
     fn seoul() -> Listed {
@@ -401,13 +509,69 @@ mod tests {
         );
         assert_eq!(
             lines[2],
-            "INSTANCE  NAME      STATE    WANTED   ACTION            REASON"
+            "INSTANCE  NAME      STATE    WANTED   ACTION            NEXT                       REASON"
         );
-        assert_eq!(lines[3], "i-1       야간배치  stopped  running  start             in window 18:00–23:59 of 2026-11-25 (Asia/Seoul); now Wed 2026-11-25 20:00");
-        assert!(lines[6].starts_with("i-4       -         running  stopped  stop (hibernate)  outside schedule daily 09:00–18:59"));
+        assert_eq!(lines[3], "i-1       야간배치  stopped  running  start             stop Thu 11-26 00:00 KST   in window 18:00–23:59 of 2026-11-25 (Asia/Seoul); now Wed 2026-11-25 20:00");
+        assert!(lines[6].starts_with("i-4       -         running  stopped  stop (hibernate)  start Thu 11-26 09:00 KST  outside schedule daily 09:00–18:59"), "{out}");
+        assert_eq!(
+            lines[lines.len() - 2],
+            "1 to start, 2 to stop, 1 left as they are, 1 skipped."
+        );
         assert_eq!(
             lines.last().unwrap(),
-            &"1 to start, 2 to stop, 1 left as they are, 1 skipped."
+            &"NEXT: the run of `cron(0/15 * * * ? *)` (Asia/Seoul) at which the function starts or stops it next, within 7 days."
+        );
+    }
+
+    #[test]
+    fn the_next_start_or_stop_is_at_a_run_of_the_schedule() {
+        let office = Listed {
+            region: "ap-northeast-2",
+            instances: Ok(vec![
+                instance(
+                    "i-1",
+                    InstanceState::Stopped,
+                    &[("DAY", "mon-fri"), ("TIME", "09:30~18:00")],
+                ),
+                instance(
+                    "i-2",
+                    InstanceState::Stopped,
+                    &[("TIME", "9~18"), ("AUTOSTOP_MODE", "stop-only")],
+                ),
+                instance(
+                    "i-3",
+                    InstanceState::Stopped,
+                    &[("TIME", "9~18"), ("TZ", "Europe/Berlin")],
+                ),
+            ]),
+        };
+        let next = |report: &PlanReport| -> Vec<Option<(&str, String)>> {
+            report
+                .instances
+                .iter()
+                .map(|r| r.next.as_ref().map(|n| (n.action, n.local.clone())))
+                .collect()
+        };
+        // Every 15 minutes: on the window's own minute. Stop-only: never started, so nothing next.
+        let report = plan_under(&[office.clone()], "cron(0/15 * * * ? *)");
+        assert_eq!(
+            next(&report),
+            [
+                Some(("start", "Thu 11-26 09:30 KST".to_string())),
+                None,
+                // 12:00 in Berlin: started by this run, stopped at the end of its window.
+                Some(("stop", "Wed 11-25 19:00 CET".to_string())),
+            ]
+        );
+        assert_eq!(
+            report.instances[0].next.as_ref().unwrap().at,
+            "2026-11-26T00:30:00Z"
+        );
+        // Hourly: the first run after 09:30 is 10:00.
+        let report = plan_under(&[office], "cron(0 * * * ? *)");
+        assert_eq!(
+            next(&report)[0],
+            Some(("start", "Thu 11-26 10:00 KST".to_string()))
         );
     }
 

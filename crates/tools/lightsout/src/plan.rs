@@ -366,7 +366,6 @@ mod tests {
     use std::collections::BTreeMap;
 
     /// A region whose listing is given.
-    #[derive(Clone)]
     struct Listed {
         region: &'static str,
         instances: Result<Vec<Instance>, AwsError>,
@@ -553,7 +552,7 @@ mod tests {
                 .collect()
         };
         // Every 15 minutes: on the window's own minute. Stop-only: never started, so nothing next.
-        let report = plan_under(&[office.clone()], "cron(0/15 * * * ? *)");
+        let report = plan_under(std::slice::from_ref(&office), "cron(0/15 * * * ? *)");
         assert_eq!(
             next(&report),
             [

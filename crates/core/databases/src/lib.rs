@@ -7,7 +7,7 @@
 //! - An Aurora cluster is started and stopped as a cluster: its member instances are never acted
 //!   on one by one, and a member's own schedule tags are ignored, with the reason.
 //! - What RDS cannot stop is skipped with the documented reason: read replicas and the sources of
-//!   read replicas, Aurora Serverless v1, the secondary clusters of a global database (RDS user
+//!   read replicas, Aurora Serverless v1, RDS Custom, the secondary clusters of a global database (RDS user
 //!   guide, "Stopping an Amazon RDS DB instance temporarily"; Aurora user guide, "Stopping and
 //!   starting an Amazon Aurora DB cluster").
 //! - RDS starts a database stopped for seven days by itself: found `available` outside its window
@@ -135,6 +135,12 @@ fn unstoppable(db: &Database) -> Option<String> {
              by itself)"
                 .into(),
         );
+    }
+    if db.engine.starts_with("custom-") {
+        return Some(format!(
+            "RDS Custom ({}): StopDBInstance does not apply to it (RDS API reference)",
+            db.engine
+        ));
     }
     if db.global_secondary {
         return Some(
@@ -442,6 +448,13 @@ mod tests {
                     ..db("g", "available", &tags)
                 },
                 "a secondary cluster of a global database",
+            ),
+            (
+                Database {
+                    engine: "custom-oracle-ee".into(),
+                    ..db("c", "available", &tags)
+                },
+                "RDS Custom (custom-oracle-ee)",
             ),
         ];
         for (database, says) in cases {

@@ -443,6 +443,7 @@ def test_alarms_and_dashboard_use_only_what_the_functions_emit(parameters):
         assert alarm["AlarmActions"] == [{"Ref": "OperatorsTopic"}], name
         assert (alarm["Threshold"], alarm["ComparisonOperator"], alarm["TreatMissingData"]) == (0, "GreaterThanThreshold", "notBreaching")
     assert alarms["AlbWorkflowFailedAlarm"]["MetricName"] == "ExecutionsFailed"
+    assert alarms["AlbDiscoveryFailedAlarm"]["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": "AlbFleetStateMachine"}}]
 
     REFERENCED.clear()
     body = json.loads(resolve(resources["Dashboard"]["Properties"]["DashboardBody"], alb_enabled))

@@ -49,6 +49,7 @@ _HOP_BY_HOP = {
 _ANSWER_SKIP = _HOP_BY_HOP | {"server", "date"}
 
 _CREDENTIAL = re.compile(r"Credential=[^/]+/[^/]+/[^/]+/([^/]+)/aws4_request")
+_SCOPE_REGION = re.compile(r"Credential=[^/]+/[^/]+/([^/]+)/[^/]+/aws4_request")
 
 # Route 53 REST paths → operation names (method, path pattern with the API version stripped).
 _ROUTE53 = [
@@ -86,6 +87,12 @@ def service_of(headers) -> str | None:
     if m:
         return m.group(1)
     return None
+
+
+def region_of(headers) -> str | None:
+    """The region the request is signed for, from the SigV4 credential scope."""
+    m = _SCOPE_REGION.search(headers.get("Authorization") or "")
+    return m.group(1) if m else None
 
 
 def operation_of(method: str, raw_path: str, headers, body: bytes, service: str | None = None) -> str:
@@ -217,13 +224,16 @@ class _Rule:
     service: str | None
     skip: int = 0
     path: str | None = None
+    region: str | None = None
     fired: int = 0
     seen: int = 0
 
-    def matches(self, service: str | None, operation: str, path: str) -> bool:
+    def matches(self, service: str | None, operation: str, path: str, region: str | None = None) -> bool:
         if self.operation not in ("*", operation):
             return False
         if self.path is not None and self.path not in path:
+            return False
+        if self.region is not None and self.region != region:
             return False
         return self.service is None or self.service == service
 
@@ -292,7 +302,7 @@ class FaultProxy:
                 body = self._body()
                 service = service_of(self.headers)
                 op = operation_of(self.command, self.path, self.headers, body, service)
-                rule = proxy._decide(service, op, self.path)
+                rule = proxy._decide(service, op, self.path, region_of(self.headers))
                 fault = rule.fault if rule else None
                 # Seen as it arrives: a call held until its function was killed still belongs to
                 # the invocation that made it.
@@ -387,19 +397,21 @@ class FaultProxy:
         service: str | None = None,
         skip: int = 0,
         path: str | None = None,
+        region: str | None = None,
     ) -> None:
         """Injects `fault` on calls of `operation` (`*`: every operation), optionally only of
         `service` (signing name: `ec2`, `elasticloadbalancing`, `route53`, `sqs`, `s3`, …).
 
         `times`: on the next N matching calls. `fraction`: on that share of matching calls (seeded,
-        so repeatable). Both: that share, at most N times. Neither: on every matching call. The first
+        so repeatable). Both: that share, at most N times. Neither: on every matching call.
+        `region`: only calls signed for that region. The first
         rule (in the order added) that fires on a call wins."""
         if fault not in FAULTS:
             raise ValueError(f"fault must be one of {FAULTS}, not {fault!r}")
         if fraction is not None and not 0.0 <= fraction <= 1.0:
             raise ValueError("fraction must be within 0..1")
         with self._lock:
-            self._rules.append(_Rule(operation, fault, times, fraction, delay, service, skip, path))
+            self._rules.append(_Rule(operation, fault, times, fraction, delay, service, skip, path, region))
             if fault == "hold":
                 self._holds.setdefault(operation, _Hold(operation))
 
@@ -419,13 +431,13 @@ class FaultProxy:
             self.calls.clear()
             self._rng = random.Random(self._seed)
 
-    def _decide(self, service: str | None, op: str, path: str = "") -> _Rule | None:
+    def _decide(self, service: str | None, op: str, path: str = "", region: str | None = None) -> _Rule | None:
         with self._changed:
             self.counts[op] += 1
             self.calls.append((service, op))
             chosen = None
             for rule in self._rules:
-                if not rule.matches(service, op, path):
+                if not rule.matches(service, op, path, region):
                     continue
                 rule.seen += 1
                 if rule.seen <= rule.skip:

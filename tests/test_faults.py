@@ -139,6 +139,27 @@ def test_autostop_unlistable_region_is_reported_and_nothing_is_done(faulty, prox
     assert states(ec2) == {**{i: "running" for i in to_stop}, **{i: "stopped" for i in to_start}}
 
 
+def test_autostop_four_regions_at_once_one_failing_the_others_are_done(moto, proxy):
+    """Four regions worked on at the same time: the one whose listing keeps failing is reported,
+    the other three are done (read back from moto), and it held up none of them."""
+    regions = ["ap-northeast-2", "us-east-1", "eu-central-1", "us-west-2"]
+    w = Watch(moto, LOG_DIR, env={"AWS_ENDPOINT_URL": proxy.url, "REGIONS": ",".join(regions)})
+    try:
+        ids = {r: launch(moto.client("ec2", r), managed(TIME="9~18"))[0] for r in regions}
+        proxy.add("DescribeInstances", "503", region="eu-central-1")
+        with pytest.raises(FunctionError) as failure:
+            w.invoke("ec2-autostop", {"now": SEOUL_EVENING})
+    finally:
+        w.stop()
+    assert failure.value.error_type == "InstanceActionFailed"
+    report = json.loads(failure.value.message.split("; report: ", 1)[1])
+    assert [(f["region"], f["action"], f["errorCode"]) for f in report["failed"]] == [("eu-central-1", "describe", "Unavailable")]
+    assert [s["region"] for s in report["stopped"]] == ["ap-northeast-2", "us-east-1", "us-west-2"]
+    for region, instance in ids.items():
+        want = "running" if region == "eu-central-1" else "stopped"
+        assert states(moto.client("ec2", region))[instance] == want, region
+
+
 # --- the ALB functions, one at a time --------------------------------------------------------------
 
 

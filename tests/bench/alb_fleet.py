@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Callable
 
 from alb_cycle import ACCOUNT, FunctionPool
+from alb_cycle import FUNCTIONS as ALB_STEPS
 from harness import REGION, ROOT, Moto
 
-FUNCTIONS = ["discover-albs", "check-existing-alb", "create-alb", "delete-alb", "create-route53-record", "delete-route53-record"]
+FUNCTIONS = ["discover-albs", *ALB_STEPS.values()]
 DAY = "2026-11-25T17:30:00+09:00"  # in hours: the warm-up run, which makes the records
 NIGHT = "2026-11-25T20:00:00+09:00"
 MORNING = "2026-11-26T10:00:00+09:00"
@@ -82,8 +83,7 @@ def fleet_definition(topic: str, concurrency: int) -> tuple[dict, dict]:
     fleet = json.loads(text)
     fleet["States"]["Each ALB"]["MaxConcurrency"] = concurrency
     child = (ROOT / "statemachine" / "alb-scheduler.asl.json").read_text()
-    for key, name in (("CheckExistingALB", "check-existing-alb"), ("CreateALB", "create-alb"), ("DeleteALB", "delete-alb"),
-                      ("CreateRoute53Record", "create-route53-record"), ("DeleteRoute53Record", "delete-route53-record")):
+    for key, name in ALB_STEPS.items():
         child = child.replace("${%sFunctionArn}" % key, f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}")
     child = child.replace("${FailureTopicArn}", topic)
     assert "${" not in text + child

@@ -944,6 +944,18 @@ mod tests {
         .expect("a valid listener snapshot")
     }
 
+    /// The per-ALB event discovery makes for `qa`, an ALB found by its tags.
+    fn tagged_qa() -> AlbEvent {
+        AlbEvent::parse(
+            &serde_json::json!({
+                "albName": "qa", "tags": {"AUTOSTOP_ENABLE": "true", "TIME": "9-18"},
+                "subnets": ["subnet-a", "subnet-b"], "snapshotBucket": "b-1"
+            }),
+            "2026-11-25T00:00:00Z".parse().unwrap(),
+        )
+        .unwrap()
+    }
+
     #[tokio::test]
     async fn a_restored_alb_is_created_with_its_snapshots_tags_in_the_call() {
         let fake = FakeAws::new(|_, _| {
@@ -957,14 +969,7 @@ mod tests {
                 ),
             )
         });
-        let event = AlbEvent::parse(
-            &serde_json::json!({
-                "albName": "qa", "tags": {"AUTOSTOP_ENABLE": "true", "TIME": "9-18"},
-                "subnets": ["subnet-a", "subnet-b"], "snapshotBucket": "b-1"
-            }),
-            "2026-11-25T00:00:00Z".parse().unwrap(),
-        )
-        .unwrap();
+        let event = tagged_qa();
         let snapshot: AlbSnapshot = serde_json::from_value(serde_json::json!({
             "version": 1, "albName": "qa", "takenAt": "", "albArn": "", "scheme": "internal",
             "ipAddressType": "ipv4", "listeners": [], "attributes": [],
@@ -1057,14 +1062,7 @@ mod tests {
         }))
         .unwrap();
         // The opt-in tag comes from the event here (an ALB found by its tags).
-        let event = AlbEvent::parse(
-            &serde_json::json!({
-                "albName": "qa", "tags": {"AUTOSTOP_ENABLE": "true", "TIME": "9-18"},
-                "subnets": ["subnet-a", "subnet-b"], "snapshotBucket": "b-1"
-            }),
-            "2026-11-25T00:00:00Z".parse().unwrap(),
-        )
-        .unwrap();
+        let event = tagged_qa();
         let elbv2 = elbv2(&fake);
         elbv2
             .configure(&alb, &event, Some(&snapshot))
